@@ -1,0 +1,23 @@
+# The commands the README names. Every module of the repository is listed
+# here; each has its own go.mod.
+MODULES := . examples
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: demo test lint bench
+
+# Run the demo: no AWS account needed.
+demo:
+	cd examples && go run ./ec2
+
+# Run every test in every module, with the race detector.
+test:
+	@set -e; for m in $(MODULES); do echo "== go test -race ./... in $$m"; (cd $$m && go test -race ./...); done
+
+# gofmt, go vet and staticcheck in every module.
+lint:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above are not formatted"; exit 1; }
+	@set -e; for m in $(MODULES); do echo "== vet and staticcheck in $$m"; (cd $$m && go vet ./... && go run $(STATICCHECK) ./...); done
+
+# Benchmarks of the root module.
+bench:
+	go test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,138 @@
+package awsretry
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Jitter selects how a wait is randomised. Randomising waits spreads the
+// retries of many clients that failed together, so they do not come back
+// together (Marc Brooker, "Exponential Backoff And Jitter", 2015).
+type Jitter int
+
+// The jitter modes. In the formulas, t is the exponential wait
+// delay*backoff^(n-1) for the retry after attempt n, capped by WithMaxDelay,
+// and rand(a, b) is uniform in [a, b) drawn from the Retrier's Random.
+const (
+	// JitterNone waits exactly t, as the seed did. The default.
+	JitterNone Jitter = iota
+	// JitterFull waits rand(0, t).
+	JitterFull
+	// JitterEqual waits t/2 + rand(0, t/2).
+	JitterEqual
+	// JitterDecorrelated waits rand(delay, 3*previous), starting from
+	// previous = delay, then capped by WithMaxDelay. It does not use the
+	// backoff multiplier: the factor 3 takes its place.
+	JitterDecorrelated
+)
+
+// String returns the mode's name: "none", "full", "equal" or "decorrelated".
+func (j Jitter) String() string {
+	switch j {
+	case JitterNone:
+		return "none"
+	case JitterFull:
+		return "full"
+	case JitterEqual:
+		return "equal"
+	case JitterDecorrelated:
+		return "decorrelated"
+	}
+	return fmt.Sprintf("Jitter(%d)", int(j))
+}
+
+// Random is a source of uniformly distributed numbers in [0, 1). A
+// *math/rand/v2.Rand is one, but it is not safe for concurrent use: a
+// Random given to a Retrier that is shared between goroutines must be.
+// Values outside [0, 1) are clamped, so a faulty source cannot produce a
+// negative wait or one beyond the cap.
+type Random interface {
+	Float64() float64
+}
+
+// maxDuration is the longest wait: about 292 years. Waits saturate here
+// instead of overflowing.
+const maxDuration = time.Duration(math.MaxInt64)
+
+// schedule computes the wait before each retry. It is immutable and shared by
+// every Do call of a Retrier; the only per-call state (the previous wait,
+// for decorrelated jitter) is passed in.
+type schedule struct {
+	delay    time.Duration // first wait, >= 0
+	backoff  float64       // multiplier, finite and >= 1
+	maxDelay time.Duration // cap on every wait; 0 means none
+	jitter   Jitter
+	random   Random
+}
+
+// wait returns the wait after failed attempt n (1-based). prev is the wait
+// returned for the previous retry of the same Do call, 0 before the first.
+func (s *schedule) wait(n int, prev time.Duration) time.Duration {
+	var d time.Duration
+	switch s.jitter {
+	case JitterFull:
+		d = fraction(s.exponential(n), s.random.Float64())
+	case JitterEqual:
+		t := s.exponential(n)
+		half := t / 2
+		d = t - half + fraction(half, s.random.Float64())
+	case JitterDecorrelated:
+		if prev < s.delay {
+			prev = s.delay
+		}
+		hi := saturatingMul(prev, 3)
+		d = s.delay + fraction(hi-s.delay, s.random.Float64())
+	default:
+		d = s.exponential(n)
+	}
+	return s.capped(d)
+}
+
+// exponential returns delay*backoff^(n-1), capped, saturating at
+// maxDuration, rounded to the nanosecond.
+func (s *schedule) exponential(n int) time.Duration {
+	if s.delay == 0 || n <= 1 {
+		return s.capped(s.delay)
+	}
+	f := float64(s.delay) * math.Pow(s.backoff, float64(n-1))
+	if !(f < float64(maxDuration)) { // also catches +Inf
+		return s.capped(maxDuration)
+	}
+	return s.capped(time.Duration(math.Round(f)))
+}
+
+func (s *schedule) capped(d time.Duration) time.Duration {
+	if s.maxDelay > 0 && d > s.maxDelay {
+		return s.maxDelay
+	}
+	return d
+}
+
+// fraction returns d*r rounded down, with r clamped to [0, 1].
+func fraction(d time.Duration, r float64) time.Duration {
+	if !(r > 0) { // also catches NaN
+		return 0
+	}
+	if r >= 1 {
+		return d
+	}
+	return time.Duration(float64(d) * r)
+}
+
+// saturatingMul returns d*k for d >= 0 and k >= 1, or maxDuration when the
+// product would overflow.
+func saturatingMul(d time.Duration, k int64) time.Duration {
+	if d > maxDuration/time.Duration(k) {
+		return maxDuration
+	}
+	return d * time.Duration(k)
+}
+
+// saturatingAdd returns a+b for a, b >= 0, or maxDuration on overflow.
+func saturatingAdd(a, b time.Duration) time.Duration {
+	if a > maxDuration-b {
+		return maxDuration
+	}
+	return a + b
+}

@@ -1,0 +1,155 @@
+package awsretry_test
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/awsretry/awsretry"
+	"github.com/awsretry/awsretry/awsretrytest"
+)
+
+// fixedRandom returns the same number every time.
+type fixedRandom float64
+
+func (r fixedRandom) Float64() float64 { return float64(r) }
+
+// waitsOf runs an always-throttled operation through a Retrier made with
+// opts and a fake clock, and returns the waits it asked for.
+func waitsOf(t *testing.T, opts ...awsretry.Option) []time.Duration {
+	t.Helper()
+	clk := awsretrytest.NewClock()
+	r, err := awsretry.New(append(opts, awsretry.WithClock(clk))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = r.Do(context.Background(), func(context.Context) error { return apiError("ThrottlingException", 400) })
+	return clk.Sleeps()
+}
+
+func TestJitterExactWithFixedRandom(t *testing.T) {
+	s := time.Second
+	ms := time.Millisecond
+	base := []awsretry.Option{awsretry.WithDelay(s), awsretry.WithBackoff(2), awsretry.WithTries(6)}
+	tests := []struct {
+		name   string
+		jitter awsretry.Jitter
+		random float64
+		cap    time.Duration
+		want   []time.Duration
+	}{
+		{"none", awsretry.JitterNone, 0.5, 0, []time.Duration{s, 2 * s, 4 * s, 8 * s, 16 * s}},
+		{"full low", awsretry.JitterFull, 0, 0, []time.Duration{0, 0, 0, 0, 0}},
+		{"full half", awsretry.JitterFull, 0.5, 0, []time.Duration{500 * ms, s, 2 * s, 4 * s, 8 * s}},
+		{"full high", awsretry.JitterFull, 0.75, 0, []time.Duration{750 * ms, 1500 * ms, 3 * s, 6 * s, 12 * s}},
+		{"full capped", awsretry.JitterFull, 0.5, 5 * s, []time.Duration{500 * ms, s, 2 * s, 2500 * ms, 2500 * ms}},
+		{"equal low", awsretry.JitterEqual, 0, 0, []time.Duration{500 * ms, s, 2 * s, 4 * s, 8 * s}},
+		{"equal half", awsretry.JitterEqual, 0.5, 0, []time.Duration{750 * ms, 1500 * ms, 3 * s, 6 * s, 12 * s}},
+		{"equal capped", awsretry.JitterEqual, 0.5, 5 * s, []time.Duration{750 * ms, 1500 * ms, 3 * s, 3750 * ms, 3750 * ms}},
+		// rand(delay, 3*prev): 1 + 0.5*(3-1) = 2; 1 + 0.5*(6-1) = 3.5; ...
+		{"decorrelated half", awsretry.JitterDecorrelated, 0.5, 0, []time.Duration{2 * s, 3500 * ms, 5750 * ms, 9125 * ms, 14187500 * time.Microsecond}},
+		{"decorrelated low", awsretry.JitterDecorrelated, 0, 0, []time.Duration{s, s, s, s, s}},
+		{"decorrelated capped", awsretry.JitterDecorrelated, 0.5, 4 * s, []time.Duration{2 * s, 3500 * ms, 4 * s, 4 * s, 4 * s}},
+		// A faulty source is clamped to [0, 1].
+		{"full random above 1", awsretry.JitterFull, 7, 0, []time.Duration{s, 2 * s, 4 * s, 8 * s, 16 * s}},
+		{"full random negative", awsretry.JitterFull, -1, 0, []time.Duration{0, 0, 0, 0, 0}},
+		{"equal random NaN", awsretry.JitterEqual, math.NaN(), 0, []time.Duration{500 * ms, s, 2 * s, 4 * s, 8 * s}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := append(base, awsretry.WithJitter(tt.jitter), awsretry.WithRandom(fixedRandom(tt.random)))
+			if tt.cap > 0 {
+				opts = append(opts, awsretry.WithMaxDelay(tt.cap))
+			}
+			if got := waitsOf(t, opts...); !equalDurations(got, tt.want) {
+				t.Errorf("waits = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// sequence returns its numbers in turn, cycling.
+type sequence struct {
+	values []float64
+	next   int
+}
+
+func (s *sequence) Float64() float64 {
+	v := s.values[s.next%len(s.values)]
+	s.next++
+	return v
+}
+
+func TestJitterBounds(t *testing.T) {
+	randoms := &sequence{values: []float64{0, 0.999999999, 0.25, 0.5, 0.125, 0.875, 0.999, 0.001}}
+	const delay, cap = 100 * time.Millisecond, 3 * time.Second
+	for _, jitter := range []awsretry.Jitter{awsretry.JitterFull, awsretry.JitterEqual, awsretry.JitterDecorrelated} {
+		t.Run(jitter.String(), func(t *testing.T) {
+			waits := waitsOf(t, awsretry.WithJitter(jitter), awsretry.WithRandom(randoms),
+				awsretry.WithDelay(delay), awsretry.WithBackoff(2), awsretry.WithMaxDelay(cap), awsretry.WithTries(40))
+			prev := delay
+			for i, w := range waits {
+				exp := min(cap, delay<<min(i, 30))
+				lo, hi := time.Duration(0), exp
+				switch jitter {
+				case awsretry.JitterEqual:
+					lo = exp / 2
+				case awsretry.JitterDecorrelated:
+					lo, hi = delay, min(cap, 3*prev)
+				}
+				if w < lo || w > hi {
+					t.Errorf("wait %d = %v, want within [%v, %v]", i+1, w, lo, hi)
+				}
+				prev = w
+			}
+		})
+	}
+}
+
+// TestSaturationAtExtremes runs a million attempts with the largest delay
+// and backoff: every wait is non-negative and saturates instead of
+// overflowing. schedule_test.go checks the other jitter modes on the
+// schedule itself.
+func TestSaturationAtExtremes(t *testing.T) {
+	const tries = 1_000_000
+	waits := waitsOf(t, awsretry.WithTries(tries), awsretry.WithBackoff(1e6), awsretry.WithDelay(time.Duration(math.MaxInt64)))
+	if len(waits) != tries-1 {
+		t.Fatalf("%d waits, want %d", len(waits), tries-1)
+	}
+	for i, w := range waits {
+		if w != time.Duration(math.MaxInt64) {
+			t.Fatalf("wait %d = %v, want saturation at %v", i+1, w, time.Duration(math.MaxInt64))
+		}
+	}
+}
+
+func TestBackoffGrowsUntilItSaturates(t *testing.T) {
+	waits := waitsOf(t, awsretry.WithTries(200), awsretry.WithBackoff(2), awsretry.WithDelay(time.Nanosecond))
+	for i := 1; i < len(waits); i++ {
+		if waits[i] < waits[i-1] {
+			t.Fatalf("wait %d = %v is shorter than wait %d = %v", i+1, waits[i], i, waits[i-1])
+		}
+	}
+	if waits[62] != 1<<62 || waits[63] != time.Duration(math.MaxInt64) || waits[198] != time.Duration(math.MaxInt64) {
+		t.Errorf("waits 63, 64, 199 = %v, %v, %v; want 2^62ns then saturation", waits[62], waits[63], waits[198])
+	}
+}
+
+func TestZeroDelay(t *testing.T) {
+	want := []time.Duration{0, 0, 0}
+	if got := waitsOf(t, awsretry.WithDelay(0), awsretry.WithBackoff(1e6), awsretry.WithTries(4)); !equalDurations(got, want) {
+		t.Errorf("waits = %v, want %v", got, want)
+	}
+}
+
+func TestJitterString(t *testing.T) {
+	for j, want := range map[awsretry.Jitter]string{
+		awsretry.JitterNone: "none", awsretry.JitterFull: "full", awsretry.JitterEqual: "equal",
+		awsretry.JitterDecorrelated: "decorrelated", awsretry.Jitter(-1): "Jitter(-1)",
+	} {
+		if got := j.String(); got != want {
+			t.Errorf("Jitter(%d).String() = %q, want %q", int(j), got, want)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package awsretry_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/awsretry/awsretry"
+	"github.com/awsretry/awsretry/awsretrytest"
+)
+
+// BenchmarkDoFirstTrySuccess measures Do's overhead when the operation
+// succeeds at once: the common case, paid on every call.
+func BenchmarkDoFirstTrySuccess(b *testing.B) {
+	r := awsretry.MustNew()
+	ctx := context.Background()
+	op := func(context.Context) error { return nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := r.Do(ctx, op); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDoExhaustedFakeClock runs the seed's whole default schedule
+// (10 attempts, 9 waits, 40.7s of backoff) to exhaustion under the fake
+// clock.
+func BenchmarkDoExhaustedFakeClock(b *testing.B) {
+	ctx := context.Background()
+	throttled := apiError("RequestLimitExceeded", 503)
+	op := func(context.Context) error { return throttled }
+	b.ReportAllocs()
+	for b.Loop() {
+		r := awsretry.MustNew(awsretry.WithClock(awsretrytest.NewClock()))
+		if err := r.Do(ctx, op); err == nil {
+			b.Fatal("Do succeeded")
+		}
+	}
+}
+
+// BenchmarkClassify measures the default classifier on an SDK-wrapped error.
+func BenchmarkClassify(b *testing.B) {
+	c := awsretry.DefaultClassifier()
+	err := apiError("InvalidInstanceID.NotFound", 400)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !c.Classify(err).Retryable {
+			b.Fatal("not retryable")
+		}
+	}
+}

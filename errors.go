@@ -1,0 +1,95 @@
+package awsretry
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Reason says why Do gave up on a retryable error.
+type Reason string
+
+// The reasons a [RetryError] carries.
+const (
+	// ReasonExhausted: every attempt allowed by WithTries failed with a
+	// retryable error.
+	ReasonExhausted Reason = "exhausted"
+	// ReasonCanceled: the context was canceled or its deadline passed,
+	// before an attempt or during a wait.
+	ReasonCanceled Reason = "canceled"
+	// ReasonElapsed: the next wait would have taken Do past the limit set
+	// with WithMaxElapsed, so Do stopped instead of waiting.
+	ReasonElapsed Reason = "elapsed"
+)
+
+// RetryError is returned by Do when it stops retrying an error that was
+// retryable: the attempts ran out, the context ended, or the elapsed-time
+// limit was reached. A non-retryable error is returned as it is, never
+// wrapped in a RetryError.
+//
+// errors.Is and errors.As see through a RetryError to both the last error
+// returned by the operation and the context's error, so
+// errors.Is(err, context.Canceled) and errors.As(err, &apiErr) both work.
+type RetryError struct {
+	// Reason says why Do stopped.
+	Reason Reason
+	// Attempts is the number of times the operation was called. It is 0 when
+	// the context had ended before the first attempt.
+	Attempts int
+	// Err is the error the last attempt returned; nil when there was no
+	// attempt.
+	Err error
+	// ContextErr is the context's error (context.Canceled or
+	// context.DeadlineExceeded) when Reason is ReasonCanceled; nil otherwise.
+	ContextErr error
+	// Cause is context.Cause of the context when it differs from ContextErr
+	// (set with context.WithCancelCause and friends); nil otherwise.
+	Cause error
+}
+
+// Error describes the reason, the attempt count and the errors behind it.
+func (e *RetryError) Error() string {
+	var b strings.Builder
+	b.WriteString("awsretry: ")
+	switch e.Reason {
+	case ReasonExhausted:
+		b.WriteString("gave up")
+	case ReasonCanceled:
+		b.WriteString("canceled")
+	case ReasonElapsed:
+		b.WriteString("elapsed-time limit reached")
+	default:
+		b.WriteString(string(e.Reason))
+	}
+	b.WriteString(" after ")
+	b.WriteString(strconv.Itoa(e.Attempts))
+	if e.Attempts == 1 {
+		b.WriteString(" attempt")
+	} else {
+		b.WriteString(" attempts")
+	}
+	for _, err := range []error{e.ContextErr, e.Cause, e.Err} {
+		if err != nil {
+			b.WriteString(": ")
+			b.WriteString(err.Error())
+		}
+	}
+	return b.String()
+}
+
+// Unwrap returns the non-nil errors among Err, ContextErr and Cause, for
+// errors.Is and errors.As.
+func (e *RetryError) Unwrap() []error {
+	errs := make([]error, 0, 3)
+	for _, err := range []error{e.Err, e.ContextErr, e.Cause} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// optionError reports an invalid option value, naming the option and value.
+func optionError(option string, value any, problem string) error {
+	return fmt.Errorf("awsretry: %s(%v): %s", option, value, problem)
+}

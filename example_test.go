@@ -1,0 +1,134 @@
+package awsretry_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/awsretry/awsretry"
+	"github.com/awsretry/awsretry/awsretrytest"
+)
+
+// describeInstances stands in for an aws-sdk-go-v2 call: it is throttled
+// twice, then succeeds. The errors are the SDK's own smithy-go types.
+var describeInstancesCalls int
+
+func describeInstances(context.Context) ([]string, error) {
+	describeInstancesCalls++
+	if describeInstancesCalls <= 2 {
+		return nil, &smithy.OperationError{ServiceID: "EC2", OperationName: "DescribeInstances",
+			Err: &smithy.GenericAPIError{Code: "RequestLimitExceeded", Message: "Request limit exceeded."}}
+	}
+	return []string{"i-0123456789abcdef0"}, nil
+}
+
+// The Python awsretry's first example: wrap a call with the defaults (10
+// attempts, 3s first wait, backoff 1.1). Here the clock is fake so that the
+// example runs at once; in production leave WithClock out.
+func ExampleDoValue() {
+	clk := awsretrytest.NewClock()
+	r := awsretry.MustNew(awsretry.WithClock(clk))
+
+	instances, err := awsretry.DoValue(context.Background(), r, describeInstances)
+	fmt.Println(instances, err)
+	fmt.Println("waited:", clk.Sleeps())
+	// Output:
+	// [i-0123456789abcdef0] <nil>
+	// waited: [3s 3.3s]
+}
+
+// The Python awsretry's second example: tries=20, delay=2, backoff=1.5 and
+// an added error code.
+func ExampleNew() {
+	r, err := awsretry.New(
+		awsretry.WithTries(20),
+		awsretry.WithDelay(2*time.Second),
+		awsretry.WithBackoff(1.5),
+		awsretry.WithAddedCodes("ConcurrentTagAccess"),
+		awsretry.WithClock(awsretrytest.NewClock()),
+	)
+	if err != nil {
+		panic(err)
+	}
+	calls := 0
+	err = r.Do(context.Background(), func(ctx context.Context) error {
+		calls++ // client.CreateTags(ctx, input) in real code
+		if calls == 1 {
+			return &smithy.GenericAPIError{Code: "ConcurrentTagAccess"}
+		}
+		return nil
+	})
+	fmt.Println(calls, err)
+	// Output: 2 <nil>
+}
+
+// Invalid options are reported by New, naming the option and its value.
+func ExampleNew_invalid() {
+	_, err := awsretry.New(awsretry.WithBackoff(0.5))
+	fmt.Println(err)
+	// Output: awsretry: WithBackoff(0.5): backoff must be a finite number >= 1
+}
+
+// When Do gives up on a retryable error it returns a *RetryError; the last
+// AWS error is still reachable with errors.As.
+func ExampleRetryError() {
+	r := awsretry.MustNew(awsretry.WithTries(3), awsretry.WithClock(awsretrytest.NewClock()))
+	err := r.Do(context.Background(), func(context.Context) error {
+		return &smithy.GenericAPIError{Code: "InvalidInstanceID.NotFound"}
+	})
+
+	var rerr *awsretry.RetryError
+	if errors.As(err, &rerr) {
+		fmt.Println(rerr.Reason, rerr.Attempts)
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.ErrorCode())
+	}
+	// Output:
+	// exhausted 3
+	// InvalidInstanceID.NotFound
+}
+
+// Jitter spreads the retries of many clients; a fixed random source makes
+// the waits exact in a test.
+func ExampleWithJitter() {
+	clk := awsretrytest.NewClock()
+	r := awsretry.MustNew(
+		awsretry.WithTries(5),
+		awsretry.WithDelay(time.Second),
+		awsretry.WithBackoff(2),
+		awsretry.WithJitter(awsretry.JitterFull),
+		awsretry.WithMaxDelay(5*time.Second),
+		awsretry.WithRandom(fixedRandom(0.5)),
+		awsretry.WithClock(clk),
+	)
+	_ = r.Do(context.Background(), func(context.Context) error {
+		return &smithy.GenericAPIError{Code: "ThrottlingException"}
+	})
+	fmt.Println(clk.Sleeps())
+	// Output: [500ms 1s 2s 2.5s]
+}
+
+// A manual fake clock holds the Retrier in its wait until the test moves
+// time forward.
+func ExampleRetrier_Do_manualClock() {
+	clk := awsretrytest.NewManualClock()
+	r := awsretry.MustNew(awsretry.WithClock(clk))
+	done := make(chan error)
+	go func() {
+		done <- r.Do(context.Background(), func(context.Context) error {
+			if clk.Now().Equal(awsretrytest.Epoch) {
+				return &smithy.GenericAPIError{Code: "ServiceUnavailable"}
+			}
+			return nil
+		})
+	}()
+	_ = clk.BlockUntilWaiters(context.Background(), 1) // Do is now waiting 3s
+	clk.Advance(3 * time.Second)
+	fmt.Println(<-done)
+	// Output: <nil>
+}

@@ -1,0 +1,231 @@
+package awsretry
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// Option configures a Retrier. Options are applied by New in order; a later
+// option overrides an earlier one of the same kind, except WithAddedCodes,
+// which accumulates.
+type Option interface {
+	apply(*config) error
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+// config collects the options; New validates it and builds the Retrier.
+type config struct {
+	tries      int
+	schedule   schedule
+	maxElapsed time.Duration
+	clock      Clock
+
+	classifier   Classifier // set by WithClassifier; nil means the AWS classifier below
+	codes        []string   // the AWS classifier's codes before WithAddedCodes
+	addedCodes   []string
+	notFoundRule bool
+	codeOptions  []string // names of the code options used, to report conflicts
+}
+
+// The seed's defaults.
+const (
+	// DefaultTries is the number of attempts: the Python awsretry's tries=10.
+	DefaultTries = 10
+	// DefaultDelay is the wait after the first failed attempt: the Python
+	// awsretry's delay=3 (seconds).
+	DefaultDelay = 3 * time.Second
+	// DefaultBackoff multiplies the wait after each retry: the Python
+	// awsretry's backoff=1.1.
+	DefaultBackoff = 1.1
+)
+
+func defaultConfig() config {
+	return config{
+		tries: DefaultTries,
+		schedule: schedule{
+			delay:   DefaultDelay,
+			backoff: DefaultBackoff,
+			jitter:  JitterNone,
+			random:  globalRandom{},
+		},
+		clock:        RealClock{},
+		codes:        defaultCodes,
+		notFoundRule: true,
+	}
+}
+
+// globalRandom draws from math/rand/v2's global source, which is safe for
+// concurrent use.
+type globalRandom struct{}
+
+func (globalRandom) Float64() float64 { return rand.Float64() }
+
+// WithTries sets the number of attempts, counting the first: n >= 1. With
+// WithTries(1) the operation is called once and never retried. Default 10.
+func WithTries(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 1 {
+			return optionError("WithTries", n, "tries must be at least 1")
+		}
+		c.tries = n
+		return nil
+	})
+}
+
+// WithDelay sets the wait after the first failed attempt: d >= 0. Default
+// 3s. The wait after attempt n is d*backoff^(n-1).
+func WithDelay(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d < 0 {
+			return optionError("WithDelay", d, "delay must not be negative")
+		}
+		c.schedule.delay = d
+		return nil
+	})
+}
+
+// WithBackoff sets the multiplier applied to the wait after each retry: a
+// finite m >= 1 (1 keeps the wait constant). Default 1.1. Waits saturate at
+// WithMaxDelay, or at about 292 years without a cap; they never overflow.
+func WithBackoff(m float64) Option {
+	return optionFunc(func(c *config) error {
+		if math.IsNaN(m) || math.IsInf(m, 0) || m < 1 {
+			return optionError("WithBackoff", m, "backoff must be a finite number >= 1")
+		}
+		c.schedule.backoff = m
+		return nil
+	})
+}
+
+// WithMaxDelay caps every wait at d, after jitter: no wait is longer than d.
+// For full and equal jitter the cap also bounds the range the jitter draws
+// from, as in Brooker's formulas, so the waits stay spread out once the cap
+// is reached. 0 means no cap, the default; d must not be negative.
+func WithMaxDelay(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d < 0 {
+			return optionError("WithMaxDelay", d, "cap must not be negative (0 means no cap)")
+		}
+		c.schedule.maxDelay = d
+		return nil
+	})
+}
+
+// WithMaxElapsed limits the time a Do call may take, measured on the
+// Retrier's Clock from the start of Do. Before each wait Do checks whether
+// the time elapsed plus the wait would exceed d; if so it stops at once with
+// a *RetryError of reason ReasonElapsed instead of waiting in vain. An
+// attempt already running is not interrupted (use a context deadline for
+// that). 0 means no limit, the default; d must not be negative.
+func WithMaxElapsed(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d < 0 {
+			return optionError("WithMaxElapsed", d, "limit must not be negative (0 means no limit)")
+		}
+		c.maxElapsed = d
+		return nil
+	})
+}
+
+// WithJitter sets how waits are randomised. Default JitterNone.
+func WithJitter(j Jitter) Option {
+	return optionFunc(func(c *config) error {
+		switch j {
+		case JitterNone, JitterFull, JitterEqual, JitterDecorrelated:
+		default:
+			return optionError("WithJitter", j, "unknown jitter mode")
+		}
+		c.schedule.jitter = j
+		return nil
+	})
+}
+
+// WithRandom sets the source of randomness for jitter; tests pass a fixed
+// sequence to get exact waits. It must be safe for concurrent use if the
+// Retrier is shared. Default: math/rand/v2's global source.
+func WithRandom(r Random) Option {
+	return optionFunc(func(c *config) error {
+		if r == nil {
+			return optionError("WithRandom", r, "random source must not be nil")
+		}
+		c.schedule.random = r
+		return nil
+	})
+}
+
+// WithClock sets the Clock used for waits and for the elapsed-time limit.
+// Default RealClock. Tests use awsretrytest.NewClock; a
+// github.com/benbjohnson/clock Clock plugs in through FromBenbjohnson.
+func WithClock(clk Clock) Option {
+	return optionFunc(func(c *config) error {
+		if clk == nil {
+			return optionError("WithClock", clk, "clock must not be nil")
+		}
+		c.clock = clk
+		return nil
+	})
+}
+
+// WithClassifier replaces the default AWS classifier. It cannot be combined
+// with WithCodes, WithAddedCodes or WithNotFoundRule, which configure the
+// default classifier; New reports the conflict.
+func WithClassifier(cl Classifier) Option {
+	return optionFunc(func(c *config) error {
+		if cl == nil {
+			return optionError("WithClassifier", cl, "classifier must not be nil")
+		}
+		c.classifier = cl
+		return nil
+	})
+}
+
+// WithCodes replaces the default classifier's retryable error codes
+// (DefaultCodes) with codes; WithCodes() with no codes retries none. The
+// NotFound rule is separate: see WithNotFoundRule.
+func WithCodes(codes ...string) Option {
+	return optionFunc(func(c *config) error {
+		if err := checkCodes("WithCodes", codes); err != nil {
+			return err
+		}
+		c.codes = codes
+		c.codeOptions = append(c.codeOptions, "WithCodes")
+		return nil
+	})
+}
+
+// WithAddedCodes adds error codes to those the default classifier retries,
+// like the Python awsretry's added_exceptions. It accumulates over several
+// uses and applies after WithCodes, whatever the order.
+func WithAddedCodes(codes ...string) Option {
+	return optionFunc(func(c *config) error {
+		if err := checkCodes("WithAddedCodes", codes); err != nil {
+			return err
+		}
+		c.addedCodes = append(c.addedCodes, codes...)
+		c.codeOptions = append(c.codeOptions, "WithAddedCodes")
+		return nil
+	})
+}
+
+// WithNotFoundRule turns the Python awsretry's `^\w+.NotFound` rule on or off
+// (see AWSClassifier). Default on.
+func WithNotFoundRule(on bool) Option {
+	return optionFunc(func(c *config) error {
+		c.notFoundRule = on
+		c.codeOptions = append(c.codeOptions, "WithNotFoundRule")
+		return nil
+	})
+}
+
+func checkCodes(option string, codes []string) error {
+	for _, code := range codes {
+		if code == "" {
+			return optionError(option, `""`, "an error code must not be empty")
+		}
+	}
+	return nil
+}

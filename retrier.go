@@ -1,0 +1,147 @@
+// Package awsretry retries operations, AWS API calls first of all, with
+// exponential backoff, on a clock that tests can control.
+//
+// It is the Go successor of the Python awsretry decorator and keeps its
+// defaults: 10 attempts, a first wait of 3 seconds multiplied by 1.1 after
+// each retry (3s, 3.3s, 3.63s, ... 6.43s: about 40.7s of waits in all), and
+// the same retryable AWS error codes, including the `^\w+.NotFound` rule for
+// eventual consistency.
+//
+//	r := awsretry.MustNew()
+//	err := r.Do(ctx, func(ctx context.Context) error {
+//		_, err := client.DescribeInstances(ctx, input)
+//		return err
+//	})
+//
+// An operation's error is classified (by default by its AWS error code, see
+// AWSClassifier). A non-retryable error is returned unchanged; when Do gives
+// up on a retryable one it returns a *RetryError that says why. Waits run on
+// the Retrier's Clock: package awsretrytest has a fake one under which the
+// whole default schedule runs without any real wait.
+package awsretry
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Retrier calls an operation until it succeeds, fails with an error that is
+// not retryable, or a limit is reached. Make one with New or MustNew. A
+// Retrier is immutable and safe for concurrent use by many goroutines.
+type Retrier struct {
+	tries      int
+	schedule   schedule
+	maxElapsed time.Duration
+	clock      Clock
+	classifier Classifier
+}
+
+// New returns a Retrier configured by opts on top of the defaults: 10
+// attempts, a 3s first wait, backoff 1.1, no jitter, no cap, no elapsed-time
+// limit, the real clock and the default AWS classifier. An invalid option
+// value makes New return an error that names the option and the value.
+func New(opts ...Option) (*Retrier, error) {
+	c := defaultConfig()
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, errors.New("awsretry: New: nil Option")
+		}
+		if err := opt.apply(&c); err != nil {
+			return nil, err
+		}
+	}
+	classifier := c.classifier
+	if classifier == nil {
+		codes := append(append([]string(nil), c.codes...), c.addedCodes...)
+		classifier = NewAWSClassifier(codes, c.notFoundRule)
+	} else if len(c.codeOptions) > 0 {
+		return nil, optionError("WithClassifier", "...", c.codeOptions[0]+
+			" configures the default classifier and has no effect with WithClassifier")
+	}
+	return &Retrier{
+		tries:      c.tries,
+		schedule:   c.schedule,
+		maxElapsed: c.maxElapsed,
+		clock:      c.clock,
+		classifier: classifier,
+	}, nil
+}
+
+// MustNew is like New but panics if an option is invalid. It suits
+// package-level Retriers whose options are constants.
+func MustNew(opts ...Option) *Retrier {
+	r, err := New(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// Do calls fn until it returns nil or an error that is not retryable, waiting
+// between attempts according to the Retrier's schedule. fn receives ctx.
+//
+// Do returns nil on success, fn's error unchanged when it is not retryable,
+// and a *RetryError when it stops retrying a retryable error: all attempts
+// failed (ReasonExhausted), ctx ended before an attempt or during a wait
+// (ReasonCanceled; fn is not called once ctx is done, and a wait returns as
+// soon as ctx ends), or the next wait would pass the elapsed-time limit
+// (ReasonElapsed).
+func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error {
+	var (
+		start   time.Time
+		lastErr error
+		wait    time.Duration // the previous wait, for decorrelated jitter
+	)
+	if r.maxElapsed > 0 {
+		start = r.clock.Now()
+	}
+	for attempt := 1; ; attempt++ {
+		if ctx.Err() != nil {
+			return canceled(ctx, attempt-1, lastErr)
+		}
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		if !r.classifier.Classify(err).Retryable {
+			return err
+		}
+		lastErr = err
+		if attempt >= r.tries {
+			return &RetryError{Reason: ReasonExhausted, Attempts: attempt, Err: err}
+		}
+		wait = r.schedule.wait(attempt, wait)
+		if r.maxElapsed > 0 && saturatingAdd(r.clock.Now().Sub(start), wait) > r.maxElapsed {
+			return &RetryError{Reason: ReasonElapsed, Attempts: attempt, Err: err}
+		}
+		if r.clock.Sleep(ctx, wait) != nil {
+			return canceled(ctx, attempt, err)
+		}
+	}
+}
+
+// canceled builds the RetryError for a context that ended.
+func canceled(ctx context.Context, attempts int, lastErr error) *RetryError {
+	e := &RetryError{Reason: ReasonCanceled, Attempts: attempts, Err: lastErr, ContextErr: ctx.Err()}
+	if cause := context.Cause(ctx); cause != e.ContextErr {
+		e.Cause = cause
+	}
+	return e
+}
+
+// DoValue is Do for an operation that returns a value. It returns the value
+// of the successful attempt, or the zero value and the error Do would return.
+func DoValue[T any](ctx context.Context, r *Retrier, fn func(context.Context) (T, error)) (T, error) {
+	var v T
+	err := r.Do(ctx, func(ctx context.Context) error {
+		var err error
+		v, err = fn(ctx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
