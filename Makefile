@@ -1,6 +1,6 @@
 # The commands the README names. Every module of the repository is listed
 # here; each has its own go.mod.
-MODULES := . examples
+MODULES := . telemetrytest examples
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: demo test lint bench

@@ -95,10 +95,21 @@ func NewAWSClassifier(codes []string, notFoundRule bool) *AWSClassifier {
 // rest to the default.
 func DefaultClassifier() *AWSClassifier { return NewAWSClassifier(defaultCodes, true) }
 
+// Codes returns the error codes the classifier retries, sorted. Telemetry
+// reports these codes by name in metrics.
+func (c *AWSClassifier) Codes() []string {
+	codes := make([]string, 0, len(c.codes))
+	for code := range c.codes {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	return codes
+}
+
 // Classify reports the error's AWS error code and whether it is retryable.
 func (c *AWSClassifier) Classify(err error) Classification {
-	apiErr := findAPIError(err)
-	if apiErr == nil {
+	apiErr, ok := findError[smithy.APIError](err)
+	if !ok {
 		return Classification{}
 	}
 	code := apiErr.ErrorCode()
@@ -109,19 +120,18 @@ func (c *AWSClassifier) Classify(err error) Classification {
 	}
 }
 
-// findAPIError returns the first smithy.APIError in err's tree, in the order
-// errors.As searches it, or nil. It is errors.As(err, &apiErr) without
-// reflection and without allocating, except where an error in the tree has
-// its own As method.
-func findAPIError(err error) smithy.APIError {
+// findError returns the first error in err's tree that is a T, in the order
+// errors.As searches the tree. It is errors.As without reflection and without
+// allocating, except where an error in the tree has its own As method.
+func findError[T any](err error) (T, bool) {
 	for err != nil {
-		if apiErr, ok := err.(smithy.APIError); ok {
-			return apiErr
+		if t, ok := err.(T); ok {
+			return t, true
 		}
 		if x, ok := err.(interface{ As(any) bool }); ok {
-			var apiErr smithy.APIError
-			if x.As(&apiErr) {
-				return apiErr
+			var t T
+			if x.As(&t) {
+				return t, true
 			}
 		}
 		switch x := err.(type) {
@@ -129,16 +139,17 @@ func findAPIError(err error) smithy.APIError {
 			err = x.Unwrap()
 		case interface{ Unwrap() []error }:
 			for _, err := range x.Unwrap() {
-				if apiErr := findAPIError(err); apiErr != nil {
-					return apiErr
+				if t, ok := findError[T](err); ok {
+					return t, true
 				}
 			}
-			return nil
+			err = nil
 		default:
-			return nil
+			err = nil
 		}
 	}
-	return nil
+	var zero T
+	return zero, false
 }
 
 // matchesNotFound reports whether Python's re.search(r'^\w+.NotFound', code)

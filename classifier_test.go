@@ -41,7 +41,7 @@ func (e asAPIError) As(target any) bool {
 	return false
 }
 
-func TestFindAPIErrorAgreesWithErrorsAs(t *testing.T) {
+func TestFindErrorAgreesWithErrorsAs(t *testing.T) {
 	throttle := &smithy.GenericAPIError{Code: "ThrottlingException"}
 	notFound := &smithy.GenericAPIError{Code: "InvalidInstanceID.NotFound"}
 	for _, err := range []error{
@@ -57,9 +57,9 @@ func TestFindAPIErrorAgreesWithErrorsAs(t *testing.T) {
 	} {
 		var want smithy.APIError
 		errors.As(err, &want)
-		got := findAPIError(err)
+		got, _ := findError[smithy.APIError](err)
 		if (got == nil) != (want == nil) || got != nil && got.ErrorCode() != want.ErrorCode() {
-			t.Errorf("findAPIError(%v) = %v, errors.As found %v", err, got, want)
+			t.Errorf("findError(%v) = %v, errors.As found %v", err, got, want)
 		}
 	}
 }

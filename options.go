@@ -1,9 +1,14 @@
 package awsretry
 
 import (
+	"context"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Option configures a Retrier. Options are applied by New in order; a later
@@ -29,6 +34,13 @@ type config struct {
 	addedCodes   []string
 	notFoundRule bool
 	codeOptions  []string // names of the code options used, to report conflicts
+
+	spanName       string
+	tracerProvider trace.TracerProvider // nil: the global one
+	meterProvider  metric.MeterProvider // nil: the global one
+	errorMessages  bool
+	logger         *slog.Logger
+	onRetry        func(context.Context, Attempt)
 }
 
 // The seed's defaults.
@@ -55,6 +67,7 @@ func defaultConfig() config {
 		clock:        RealClock{},
 		codes:        defaultCodes,
 		notFoundRule: true,
+		spanName:     DefaultSpanName,
 	}
 }
 
@@ -228,4 +241,84 @@ func checkCodes(option string, codes []string) error {
 		}
 	}
 	return nil
+}
+
+// WithSpanName sets the name of the span each Do call starts. Default
+// DefaultSpanName ("awsretry.Do"). Give one per kind of operation (for
+// example "ec2.WaitForInstance"), not per call: span names should have few
+// distinct values.
+func WithSpanName(name string) Option {
+	return optionFunc(func(c *config) error {
+		if name == "" {
+			return optionError("WithSpanName", `""`, "span name must not be empty")
+		}
+		c.spanName = name
+		return nil
+	})
+}
+
+// WithTracerProvider sets the provider of the tracer that records a span per
+// Do call and an event per attempt. Default: the global provider
+// (otel.GetTracerProvider), looked up on each call, so a provider installed
+// after New is used. With no SDK installed, tracing costs nothing.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) error {
+		if tp == nil {
+			return optionError("WithTracerProvider", tp, "tracer provider must not be nil")
+		}
+		c.tracerProvider = tp
+		return nil
+	})
+}
+
+// WithMeterProvider sets the provider of the meter that records retry
+// metrics. Default: the global provider (otel.GetMeterProvider), whose
+// instruments start recording when an SDK is installed, even after New.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) error {
+		if mp == nil {
+			return optionError("WithMeterProvider", mp, "meter provider must not be nil")
+		}
+		c.meterProvider = mp
+		return nil
+	})
+}
+
+// WithErrorMessages makes spans (attribute exception.message on attempt
+// events) and logs (attribute error) carry the text of errors. Off by
+// default: AWS error messages can hold account ids, ARNs and resource
+// names. Error codes and types are always recorded.
+func WithErrorMessages(on bool) Option {
+	return optionFunc(func(c *config) error {
+		c.errorMessages = on
+		return nil
+	})
+}
+
+// WithLogger logs each scheduled retry ("awsretry: retrying", level Info,
+// with the attempt, the error type and the delay) and the end of a failed Do
+// call ("awsretry: giving up", level Warn, or Info for a non-retryable
+// error, with the outcome, the attempts and the error type). Off by default.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		if l == nil {
+			return optionError("WithLogger", l, "logger must not be nil (leave the option out for no logging)")
+		}
+		c.logger = l
+		return nil
+	})
+}
+
+// WithOnRetry calls hook once for each retry Do schedules, before the wait,
+// with the failed attempt and the delay chosen. It is never called after the
+// last attempt, nor for a non-retryable error. The hook runs on Do's
+// goroutine: a slow hook delays the retry. ctx is the context fn receives.
+func WithOnRetry(hook func(ctx context.Context, a Attempt)) Option {
+	return optionFunc(func(c *config) error {
+		if hook == nil {
+			return optionError("WithOnRetry", "nil", "hook must not be nil")
+		}
+		c.onRetry = hook
+		return nil
+	})
 }

@@ -35,6 +35,7 @@ type Retrier struct {
 	maxElapsed time.Duration
 	clock      Clock
 	classifier Classifier
+	telemetry  *telemetry
 }
 
 // New returns a Retrier configured by opts on top of the defaults: 10
@@ -59,12 +60,17 @@ func New(opts ...Option) (*Retrier, error) {
 		return nil, optionError("WithClassifier", "...", c.codeOptions[0]+
 			" configures the default classifier and has no effect with WithClassifier")
 	}
+	t, err := newTelemetry(&c, classifier)
+	if err != nil {
+		return nil, err
+	}
 	return &Retrier{
 		tries:      c.tries,
 		schedule:   c.schedule,
 		maxElapsed: c.maxElapsed,
 		clock:      c.clock,
 		classifier: classifier,
+		telemetry:  t,
 	}, nil
 }
 
@@ -88,6 +94,7 @@ func MustNew(opts ...Option) *Retrier {
 // soon as ctx ends), or the next wait would pass the elapsed-time limit
 // (ReasonElapsed).
 func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error {
+	ctx, obs := r.telemetry.start(ctx)
 	var (
 		start   time.Time
 		lastErr error
@@ -98,25 +105,34 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error 
 	}
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil {
-			return canceled(ctx, attempt-1, lastErr)
+			rerr := canceled(ctx, attempt-1, lastErr)
+			obs.canceled(ctx, rerr)
+			return rerr
 		}
 		err := fn(ctx)
 		if err == nil {
+			obs.succeeded(ctx, attempt)
 			return nil
 		}
-		if !r.classifier.Classify(err).Retryable {
+		a := Attempt{Number: attempt, Err: err, Classification: r.classifier.Classify(err)}
+		if !a.Classification.Retryable {
+			obs.failed(ctx, a, callNonRetryable, err)
 			return err
 		}
 		lastErr = err
 		if attempt >= r.tries {
-			return &RetryError{Reason: ReasonExhausted, Attempts: attempt, Err: err}
+			return obs.gaveUp(ctx, a, &RetryError{Reason: ReasonExhausted, Attempts: attempt, Err: err})
 		}
 		wait = r.schedule.wait(attempt, wait)
 		if r.maxElapsed > 0 && saturatingAdd(r.clock.Now().Sub(start), wait) > r.maxElapsed {
-			return &RetryError{Reason: ReasonElapsed, Attempts: attempt, Err: err}
+			return obs.gaveUp(ctx, a, &RetryError{Reason: ReasonElapsed, Attempts: attempt, Err: err})
 		}
+		a.Delay = wait
+		obs.retrying(ctx, a)
 		if r.clock.Sleep(ctx, wait) != nil {
-			return canceled(ctx, attempt, err)
+			rerr := canceled(ctx, attempt, err)
+			obs.canceled(ctx, rerr)
+			return rerr
 		}
 	}
 }
