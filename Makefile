@@ -18,6 +18,11 @@ lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above are not formatted"; exit 1; }
 	@set -e; for m in $(MODULES); do echo "== vet and staticcheck in $$m"; (cd $$m && go vet ./... && go run $(STATICCHECK) ./...); done
 
-# Benchmarks of the root module.
+BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+
+# The library's benchmarks (no-op and recording telemetry), 6 runs each,
+# summarised by benchstat (medians).
 bench:
-	go test -run '^$$' -bench . -benchmem ./...
+	@{ go test -run '^$$' -bench . -benchmem -count 6 . && \
+	  (cd telemetrytest && go test -run '^$$' -bench . -benchmem -count 6 .); } > bench.out
+	go run $(BENCHSTAT) bench.out

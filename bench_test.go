@@ -49,3 +49,24 @@ func BenchmarkClassify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDoThreeAttempts: two throttling errors, then success, with the
+// global no-op providers and zero waits: the loop's cost on failures.
+func BenchmarkDoThreeAttempts(b *testing.B) {
+	r := awsretry.MustNew(awsretry.WithDelay(0), awsretry.WithClock(awsretrytest.NewClock()))
+	ctx := context.Background()
+	throttled := apiError("RequestLimitExceeded", 503)
+	b.ReportAllocs()
+	for b.Loop() {
+		calls := 0
+		if err := r.Do(ctx, func(context.Context) error {
+			calls++
+			if calls < 3 {
+				return throttled
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

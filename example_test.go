@@ -132,3 +132,24 @@ func ExampleRetrier_Do_manualClock() {
 	fmt.Println(<-done)
 	// Output: <nil>
 }
+
+// WithOnRetry is called once per scheduled retry, never after the last
+// attempt: here four attempts make three calls.
+func ExampleWithOnRetry() {
+	r := awsretry.MustNew(
+		awsretry.WithTries(4),
+		awsretry.WithClock(awsretrytest.NewClock()),
+		awsretry.WithOnRetry(func(ctx context.Context, a awsretry.Attempt) {
+			fmt.Printf("attempt %d failed with %s: retrying in %v\n", a.Number, a.Classification.Code, a.Delay)
+		}),
+	)
+	err := r.Do(context.Background(), func(context.Context) error {
+		return &smithy.GenericAPIError{Code: "RequestLimitExceeded"}
+	})
+	fmt.Println(err)
+	// Output:
+	// attempt 1 failed with RequestLimitExceeded: retrying in 3s
+	// attempt 2 failed with RequestLimitExceeded: retrying in 3.3s
+	// attempt 3 failed with RequestLimitExceeded: retrying in 3.63s
+	// awsretry: gave up after 4 attempts: api error RequestLimitExceeded:
+}
