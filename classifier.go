@@ -2,10 +2,13 @@ package awsretry
 
 import (
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // Classification is a Classifier's verdict on one error.
@@ -15,6 +18,46 @@ type Classification struct {
 	// Code is the error code reported in telemetry and logs, such as
 	// "RequestLimitExceeded"; empty when the error has none.
 	Code string
+	// Class says what kind of failure a retryable error is; ClassNone for
+	// errors that are not retryable.
+	Class Class
+	// RetryAfter is how long the server asked the client to wait, from the
+	// x-amz-retry-after or Retry-After response header; 0 when it did not
+	// say. Do honours it within limits: see WithMaxDelay and the README.
+	RetryAfter time.Duration
+}
+
+// Class is the kind of failure behind a retryable error.
+type Class int
+
+// The classes of retryable errors.
+const (
+	// ClassNone: the error is not retryable, or its kind is unknown.
+	ClassNone Class = iota
+	// ClassThrottle: the service is limiting the caller's request rate
+	// (RequestLimitExceeded, ThrottlingException, SlowDown, ...).
+	ClassThrottle
+	// ClassTransient: a passing fault on the service's side
+	// (InternalError, ServiceUnavailable, RequestTimeout, HTTP 5xx, ...).
+	ClassTransient
+	// ClassEventualConsistency: a resource just created or changed is not
+	// visible yet (the NotFound rule: InvalidInstanceID.NotFound, ...).
+	ClassEventualConsistency
+)
+
+// String returns "none", "throttle", "transient" or "eventual_consistency".
+func (c Class) String() string {
+	switch c {
+	case ClassNone:
+		return "none"
+	case ClassThrottle:
+		return "throttle"
+	case ClassTransient:
+		return "transient"
+	case ClassEventualConsistency:
+		return "eventual_consistency"
+	}
+	return "Class(" + strconv.Itoa(int(c)) + ")"
 }
 
 // Classifier decides whether an error returned by the operation is worth
@@ -30,34 +73,117 @@ type ClassifierFunc func(err error) Classification
 // Classify returns f(err).
 func (f ClassifierFunc) Classify(err error) Classification { return f(err) }
 
-// defaultCodes are the error codes the Python awsretry retried.
-var defaultCodes = []string{
-	"RequestLimitExceeded",
-	"Unavailable",
-	"ServiceUnavailable",
-	"InternalFailure",
-	"InternalError",
-	"LimitExceededException",
-	"TooManyRequestsException",
-	"ThrottlingException",
+// seedCodes are the error codes the Python awsretry retried, with their
+// class.
+var seedCodes = map[string]Class{
+	"RequestLimitExceeded":     ClassThrottle,
+	"Unavailable":              ClassTransient,
+	"ServiceUnavailable":       ClassTransient,
+	"InternalFailure":          ClassTransient,
+	"InternalError":            ClassTransient,
+	"LimitExceededException":   ClassThrottle,
+	"TooManyRequestsException": ClassThrottle,
+	"ThrottlingException":      ClassThrottle,
 }
 
-// DefaultCodes returns the error codes retried by default, as the Python
-// awsretry retried them: RequestLimitExceeded, Unavailable,
+// sdkThrottleCodes are aws-sdk-go-v2's retry.DefaultThrottleErrorCodes.
+var sdkThrottleCodes = []string{
+	"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+	"TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+	"RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
+	"SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
+}
+
+// sdkTransientCodes are aws-sdk-go-v2's retry.DefaultRetryableErrorCodes.
+var sdkTransientCodes = []string{"RequestTimeout", "RequestTimeoutException"}
+
+// codeClasses maps every default retryable code to its class.
+var codeClasses = func() map[string]Class {
+	m := make(map[string]Class, len(seedCodes)+len(sdkThrottleCodes)+len(sdkTransientCodes))
+	for code, class := range seedCodes {
+		m[code] = class
+	}
+	for _, code := range sdkThrottleCodes {
+		m[code] = ClassThrottle
+	}
+	for _, code := range sdkTransientCodes {
+		m[code] = ClassTransient
+	}
+	return m
+}()
+
+// clientFaultCodes are frequent AWS error codes that are never worth a retry
+// (the request itself is wrong, or not allowed). They are "known": an HTTP
+// 5xx status does not make them retryable, and metrics report them by name.
+var clientFaultCodes = []string{
+	"AccessDenied", "AccessDeniedException", "AuthFailure", "UnauthorizedOperation",
+	"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
+	"SignatureDoesNotMatch", "ValidationException", "ValidationError", "InvalidParameterValue",
+	"InvalidParameterCombination", "MissingParameter", "DryRunOperation", "IncorrectState",
+	"ConditionalCheckFailedException", "ConflictException", "ResourceInUseException",
+	"NotFound", "NoSuchKey", "NoSuchBucket", "InvalidInstanceID.Malformed",
+}
+
+// defaultStatuses are the HTTP statuses retried when the error has no known
+// code, as aws-sdk-go-v2's retry.DefaultRetryableHTTPStatusCodes.
+var defaultStatuses = []int{500, 502, 503, 504}
+
+// DefaultCodes returns the error codes retried by default, sorted: the
+// Python awsretry's eight (RequestLimitExceeded, Unavailable,
 // ServiceUnavailable, InternalFailure, InternalError, LimitExceededException,
-// TooManyRequestsException and ThrottlingException. The NotFound rule (see
-// AWSClassifier) comes on top of these. The slice is a fresh copy.
-func DefaultCodes() []string { return slices.Clone(defaultCodes) }
+// TooManyRequestsException, ThrottlingException), aws-sdk-go-v2's fourteen
+// throttling codes (which include Throttling, SlowDown and
+// ProvisionedThroughputExceededException) and its transient codes
+// RequestTimeout and RequestTimeoutException. The NotFound rule and the HTTP
+// status rule (see AWSClassifier) come on top of these.
+func DefaultCodes() []string {
+	codes := make([]string, 0, len(codeClasses))
+	for code := range codeClasses {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	return codes
+}
+
+// AWSRules configures an AWSClassifier.
+type AWSRules struct {
+	// Codes are the retryable error codes. A code with a known class
+	// (see DefaultCodes) keeps it; any other counts as ClassTransient.
+	Codes []string
+	// NotFoundRule retries codes matching the Python awsretry's
+	// `^\w+.NotFound`, as ClassEventualConsistency.
+	NotFoundRule bool
+	// Statuses are HTTP statuses retried, as ClassTransient, when the error
+	// carries no known code: none, or one that is neither in Codes nor a
+	// known client fault such as AccessDenied or ValidationException.
+	Statuses []int
+}
+
+// DefaultAWSRules returns the rules of DefaultClassifier: DefaultCodes, the
+// NotFound rule, and HTTP 500, 502, 503 and 504.
+func DefaultAWSRules() AWSRules {
+	return AWSRules{Codes: DefaultCodes(), NotFoundRule: true, Statuses: slices.Clone(defaultStatuses)}
+}
 
 // AWSClassifier classifies the errors of aws-sdk-go-v2 and other smithy-go
-// clients by their AWS error code. It finds the code as errors.As(err, &apiErr) with a
+// clients. It finds the error code as errors.As(err, &apiErr) with a
 // smithy.APIError would, so it sees through the SDK's wrapping
-// (*smithy.OperationError, the retryer's and the HTTP layer's errors).
+// (*smithy.OperationError, the retryer's and the HTTP layer's errors), and
+// the HTTP response through smithy-go's response error.
 //
-// An error is retryable when its code is one of the classifier's codes, or
-// when the NotFound rule is on and the code matches it. Errors without an
-// AWS error code (network errors, context errors, the caller's own errors)
-// are not retryable.
+// An error is retryable when its code is one of the rules' codes; or when
+// the NotFound rule is on and the code matches it; or when it carries an HTTP
+// status of the rules' and no known code (a 502 from a load balancer has no
+// AWS error document, for instance). Other errors are not retryable: client
+// faults (AccessDenied, ValidationException, NoSuchKey, other 4xx), and
+// errors without an HTTP response or code (network errors, context errors,
+// the caller's own errors). HTTP 429 is retried only through its code
+// (TooManyRequestsException, Throttling, ...), as in aws-sdk-go-v2.
+//
+// For a retryable error, RetryAfter carries the server's hint: the
+// x-amz-retry-after header (milliseconds), or else Retry-After (seconds, or
+// an HTTP date taken relative to the response's Date header, or to the
+// local time when there is none). Malformed or negative values are ignored.
 //
 // The NotFound rule is the Python awsretry's regular expression
 // `^\w+.NotFound`, applied with search semantics: the code starts with one
@@ -75,25 +201,33 @@ func DefaultCodes() []string { return slices.Clone(defaultCodes) }
 // The zero value retries nothing. The classifier is immutable and safe for
 // concurrent use.
 type AWSClassifier struct {
-	codes    map[string]struct{}
+	codes    map[string]Class
 	notFound bool
+	statuses []int
 }
 
-// NewAWSClassifier returns a classifier that retries the given codes, and
-// codes matching the NotFound rule when notFoundRule is true.
-func NewAWSClassifier(codes []string, notFoundRule bool) *AWSClassifier {
-	c := &AWSClassifier{codes: make(map[string]struct{}, len(codes)), notFound: notFoundRule}
-	for _, code := range codes {
-		c.codes[code] = struct{}{}
+// NewAWSClassifier returns a classifier that applies rules.
+func NewAWSClassifier(rules AWSRules) *AWSClassifier {
+	c := &AWSClassifier{
+		codes:    make(map[string]Class, len(rules.Codes)),
+		notFound: rules.NotFoundRule,
+		statuses: slices.Clone(rules.Statuses),
+	}
+	for _, code := range rules.Codes {
+		class, ok := codeClasses[code]
+		if !ok {
+			class = ClassTransient
+		}
+		c.codes[code] = class
 	}
 	return c
 }
 
 // DefaultClassifier returns the classifier a Retrier uses when no
-// classification option is given: DefaultCodes and the NotFound rule. Use
+// classification option is given: NewAWSClassifier(DefaultAWSRules()). Use
 // it to build a Classifier that handles some errors itself and leaves the
 // rest to the default.
-func DefaultClassifier() *AWSClassifier { return NewAWSClassifier(defaultCodes, true) }
+func DefaultClassifier() *AWSClassifier { return NewAWSClassifier(DefaultAWSRules()) }
 
 // Codes returns the error codes the classifier retries, sorted. Telemetry
 // reports these codes by name in metrics.
@@ -106,18 +240,54 @@ func (c *AWSClassifier) Codes() []string {
 	return codes
 }
 
-// Classify reports the error's AWS error code and whether it is retryable.
+// httpResponseError is smithy-go's HTTP response error, as aws-sdk-go-v2's
+// own response error also presents it.
+type httpResponseError interface {
+	HTTPResponse() *smithyhttp.Response
+}
+
+// Classify reports the error's AWS error code, whether and why it is
+// retryable, and the server's hint.
 func (c *AWSClassifier) Classify(err error) Classification {
-	apiErr, ok := findError[smithy.APIError](err)
-	if !ok {
-		return Classification{}
+	var cl Classification
+	if apiErr, ok := findError[smithy.APIError](err); ok {
+		cl.Code = apiErr.ErrorCode()
 	}
-	code := apiErr.ErrorCode()
-	_, listed := c.codes[code]
-	return Classification{
-		Retryable: listed || (c.notFound && matchesNotFound(code)),
-		Code:      code,
+	if class, ok := c.codes[cl.Code]; ok && cl.Code != "" {
+		cl.Retryable, cl.Class = true, class
+	} else if cl.Code != "" && c.notFound && matchesNotFound(cl.Code) {
+		cl.Retryable, cl.Class = true, ClassEventualConsistency
 	}
+	respErr, hasResp := findError[httpResponseError](err)
+	if !hasResp {
+		return cl
+	}
+	resp := respErr.HTTPResponse()
+	if resp == nil || resp.Response == nil {
+		return cl
+	}
+	if !cl.Retryable && !isKnownCode(cl.Code) && slices.Contains(c.statuses, resp.StatusCode) {
+		cl.Retryable, cl.Class = true, ClassTransient
+	}
+	if cl.Retryable {
+		cl.RetryAfter = retryAfter(resp.Header, time.Now)
+	}
+	return cl
+}
+
+// clientFaultSet holds clientFaultCodes.
+var clientFaultSet = func() map[string]struct{} {
+	set := make(map[string]struct{}, len(clientFaultCodes))
+	for _, code := range clientFaultCodes {
+		set[code] = struct{}{}
+	}
+	return set
+}()
+
+// isKnownCode reports whether code is a known client fault.
+func isKnownCode(code string) bool {
+	_, ok := clientFaultSet[code]
+	return ok
 }
 
 // findError returns the first error in err's tree that is a T, in the order

@@ -3,10 +3,13 @@ package awsretry
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // seedRule is the Python awsretry's rule as a Go regular expression; Go's
@@ -69,5 +72,72 @@ func TestClassifyDoesNotAllocate(t *testing.T) {
 	err := &smithy.OperationError{Err: fmt.Errorf("w: %w", &smithy.GenericAPIError{Code: "InvalidInstanceID.NotFound"})}
 	if n := testing.AllocsPerRun(100, func() { c.Classify(err) }); n != 0 {
 		t.Errorf("Classify allocates %v times per call, want 0", n)
+	}
+}
+
+// responseError wraps err as smithy-go's HTTP layer does.
+func responseError(status int, header http.Header, err error) error {
+	if header == nil {
+		header = http.Header{}
+	}
+	return &smithy.OperationError{ServiceID: "EC2", OperationName: "RunInstances", Err: &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status, Header: header}},
+		Err:      err,
+	}}
+}
+
+func TestStatusRule(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		retry  bool
+		class  Class
+		status []int // nil: the default statuses
+	}{
+		{"502 without code", responseError(502, nil, &smithy.DeserializationError{Err: errors.New("not XML")}), true, ClassTransient, nil},
+		{"503 empty code", responseError(503, nil, &smithy.GenericAPIError{}), true, ClassTransient, nil},
+		{"500 unknown code", responseError(500, nil, &smithy.GenericAPIError{Code: "InternalServerError"}), true, ClassTransient, nil},
+		{"504", responseError(504, nil, errors.New("gateway timeout")), true, ClassTransient, nil},
+		{"501 not listed", responseError(501, nil, errors.New("not implemented")), false, ClassNone, nil},
+		{"429 without code", responseError(429, nil, errors.New("too many")), false, ClassNone, nil},
+		{"404 unknown code", responseError(404, nil, &smithy.GenericAPIError{Code: "Gone"}), false, ClassNone, nil},
+		{"client fault on 503", responseError(503, nil, &smithy.GenericAPIError{Code: "AccessDenied"}), false, ClassNone, nil},
+		{"throttle code keeps its class", responseError(503, nil, &smithy.GenericAPIError{Code: "SlowDown"}), true, ClassThrottle, nil},
+		{"statuses replaced", responseError(502, nil, errors.New("x")), false, ClassNone, []int{429}},
+		{"429 added", responseError(429, nil, errors.New("x")), true, ClassTransient, []int{429}},
+		{"no response", errors.New("dial tcp: connection refused"), false, ClassNone, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rules := DefaultAWSRules()
+			if tt.status != nil {
+				rules.Statuses = tt.status
+			}
+			c := NewAWSClassifier(rules).Classify(tt.err)
+			if c.Retryable != tt.retry || c.Class != tt.class {
+				t.Errorf("Classify = %+v, want retryable %v, class %v", c, tt.retry, tt.class)
+			}
+		})
+	}
+}
+
+func TestClassifyReadsHintsOfRetryableErrorsOnly(t *testing.T) {
+	h := http.Header{}
+	h.Set("X-Amz-Retry-After", "1500")
+	c := DefaultClassifier()
+	if got := c.Classify(responseError(503, h, &smithy.GenericAPIError{Code: "SlowDown"})); got.RetryAfter != 1500*time.Millisecond {
+		t.Errorf("RetryAfter = %v, want 1.5s", got.RetryAfter)
+	}
+	if got := c.Classify(responseError(403, h, &smithy.GenericAPIError{Code: "AccessDenied"})); got.RetryAfter != 0 {
+		t.Errorf("RetryAfter of a non-retryable error = %v, want 0", got.RetryAfter)
+	}
+}
+
+func TestClassString(t *testing.T) {
+	for c, want := range map[Class]string{ClassNone: "none", ClassThrottle: "throttle", ClassTransient: "transient",
+		ClassEventualConsistency: "eventual_consistency", Class(9): "Class(9)"} {
+		if got := c.String(); got != want {
+			t.Errorf("%d.String() = %q, want %q", int(c), got, want)
+		}
 	}
 }

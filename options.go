@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -29,11 +30,10 @@ type config struct {
 	maxElapsed time.Duration
 	clock      Clock
 
-	classifier   Classifier // set by WithClassifier; nil means the AWS classifier below
-	codes        []string   // the AWS classifier's codes before WithAddedCodes
-	addedCodes   []string
-	notFoundRule bool
-	codeOptions  []string // names of the code options used, to report conflicts
+	classifier  Classifier // set by WithClassifier; nil means the AWS classifier below
+	rules       AWSRules   // the AWS classifier's rules, before WithAddedCodes
+	addedCodes  []string
+	codeOptions []string // names of the rule options used, to report conflicts
 
 	spanName       string
 	tracerProvider trace.TracerProvider // nil: the global one
@@ -64,10 +64,9 @@ func defaultConfig() config {
 			jitter:  JitterNone,
 			random:  globalRandom{},
 		},
-		clock:        RealClock{},
-		codes:        defaultCodes,
-		notFoundRule: true,
-		spanName:     DefaultSpanName,
+		clock:    RealClock{},
+		rules:    DefaultAWSRules(),
+		spanName: DefaultSpanName,
 	}
 }
 
@@ -184,8 +183,8 @@ func WithClock(clk Clock) Option {
 }
 
 // WithClassifier replaces the default AWS classifier. It cannot be combined
-// with WithCodes, WithAddedCodes or WithNotFoundRule, which configure the
-// default classifier; New reports the conflict.
+// with WithCodes, WithAddedCodes, WithNotFoundRule or WithRetryableStatus,
+// which configure the default classifier; New reports the conflict.
 func WithClassifier(cl Classifier) Option {
 	return optionFunc(func(c *config) error {
 		if cl == nil {
@@ -198,13 +197,14 @@ func WithClassifier(cl Classifier) Option {
 
 // WithCodes replaces the default classifier's retryable error codes
 // (DefaultCodes) with codes; WithCodes() with no codes retries none. The
-// NotFound rule is separate: see WithNotFoundRule.
+// NotFound rule and the HTTP status rule are separate: see WithNotFoundRule
+// and WithRetryableStatus.
 func WithCodes(codes ...string) Option {
 	return optionFunc(func(c *config) error {
 		if err := checkCodes("WithCodes", codes); err != nil {
 			return err
 		}
-		c.codes = codes
+		c.rules.Codes = slices.Clone(codes)
 		c.codeOptions = append(c.codeOptions, "WithCodes")
 		return nil
 	})
@@ -228,8 +228,25 @@ func WithAddedCodes(codes ...string) Option {
 // (see AWSClassifier). Default on.
 func WithNotFoundRule(on bool) Option {
 	return optionFunc(func(c *config) error {
-		c.notFoundRule = on
+		c.rules.NotFoundRule = on
 		c.codeOptions = append(c.codeOptions, "WithNotFoundRule")
+		return nil
+	})
+}
+
+// WithRetryableStatus replaces the HTTP statuses the default classifier
+// retries when an error has no known code (default 500, 502, 503 and 504,
+// as aws-sdk-go-v2); WithRetryableStatus() retries none by status. Each
+// status must lie in 100..599.
+func WithRetryableStatus(statuses ...int) Option {
+	return optionFunc(func(c *config) error {
+		for _, s := range statuses {
+			if s < 100 || s > 599 {
+				return optionError("WithRetryableStatus", s, "not an HTTP status code")
+			}
+		}
+		c.rules.Statuses = slices.Clone(statuses)
+		c.codeOptions = append(c.codeOptions, "WithRetryableStatus")
 		return nil
 	})
 }

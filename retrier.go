@@ -23,6 +23,7 @@ package awsretry
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -54,8 +55,9 @@ func New(opts ...Option) (*Retrier, error) {
 	}
 	classifier := c.classifier
 	if classifier == nil {
-		codes := append(append([]string(nil), c.codes...), c.addedCodes...)
-		classifier = NewAWSClassifier(codes, c.notFoundRule)
+		rules := c.rules
+		rules.Codes = slices.Concat(rules.Codes, c.addedCodes)
+		classifier = NewAWSClassifier(rules)
 	} else if len(c.codeOptions) > 0 {
 		return nil, optionError("WithClassifier", "...", c.codeOptions[0]+
 			" configures the default classifier and has no effect with WithClassifier")
@@ -124,6 +126,9 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error 
 			return obs.gaveUp(ctx, a, &RetryError{Reason: ReasonExhausted, Attempts: attempt, Err: err})
 		}
 		wait = r.schedule.wait(attempt, wait)
+		if a.Classification.RetryAfter > 0 {
+			wait = r.schedule.capped(withHint(wait, a.Classification.RetryAfter))
+		}
 		if r.maxElapsed > 0 && saturatingAdd(r.clock.Now().Sub(start), wait) > r.maxElapsed {
 			return obs.gaveUp(ctx, a, &RetryError{Reason: ReasonElapsed, Attempts: attempt, Err: err})
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/awsretry/awsretry"
 	"github.com/awsretry/awsretry/awsretrytest"
@@ -120,36 +121,54 @@ func equalDurations(a, b []time.Duration) bool {
 	return true
 }
 
-func TestSeedCodesAndNotFoundRule(t *testing.T) {
+func TestDefaultCodesAndNotFoundRule(t *testing.T) {
+	const (
+		none       = awsretry.ClassNone
+		throttle   = awsretry.ClassThrottle
+		transient  = awsretry.ClassTransient
+		consistent = awsretry.ClassEventualConsistency
+	)
 	tests := []struct {
 		code  string
-		retry bool
+		class awsretry.Class // ClassNone: not retried
 	}{
 		// The seed's eight codes.
-		{"RequestLimitExceeded", true},
-		{"Unavailable", true},
-		{"ServiceUnavailable", true},
-		{"InternalFailure", true},
-		{"InternalError", true},
-		{"LimitExceededException", true},
-		{"TooManyRequestsException", true},
-		{"ThrottlingException", true},
+		{"RequestLimitExceeded", throttle},
+		{"Unavailable", transient},
+		{"ServiceUnavailable", transient},
+		{"InternalFailure", transient},
+		{"InternalError", transient},
+		{"LimitExceededException", throttle},
+		{"TooManyRequestsException", throttle},
+		{"ThrottlingException", throttle},
+		// aws-sdk-go-v2's throttle and transient codes.
+		{"Throttling", throttle},
+		{"ThrottledException", throttle},
+		{"RequestThrottledException", throttle},
+		{"ProvisionedThroughputExceededException", throttle},
+		{"TransactionInProgressException", throttle},
+		{"BandwidthLimitExceeded", throttle},
+		{"RequestThrottled", throttle},
+		{"SlowDown", throttle},
+		{"PriorRequestNotComplete", throttle},
+		{"EC2ThrottledException", throttle},
+		{"RequestTimeout", transient},
+		{"RequestTimeoutException", transient},
 		// The ^\w+.NotFound rule, with search semantics.
-		{"InvalidInstanceID.NotFound", true},
-		{"InvalidVolume.NotFound", true},
-		{"InvalidGroup.NotFound", true},
-		{"ResourceNotFoundException", true}, // the dot matches the "e" of Resource
-		{"NoSuchEntityNotFound", true},
-		{"NotFound", false}, // needs at least two characters before NotFound
-		{"xNotFound", false},
-		{".NotFound", false},
-		{"Invalid ID.NotFound", false}, // a space breaks the \w+ run
-		{"NoSuchKey", false},
-		// Client faults and codes the seed did not list.
-		{"AccessDenied", false},
-		{"ValidationException", false},
-		{"Throttling", false},
-		{"requestlimitexceeded", false}, // codes are case-sensitive
+		{"InvalidInstanceID.NotFound", consistent},
+		{"InvalidVolume.NotFound", consistent},
+		{"InvalidGroup.NotFound", consistent},
+		{"ResourceNotFoundException", consistent}, // the dot matches the "e" of Resource
+		{"NoSuchEntityNotFound", consistent},
+		{"NotFound", none}, // needs at least two characters before NotFound
+		{"xNotFound", none},
+		{".NotFound", none},
+		{"Invalid ID.NotFound", none}, // a space breaks the \w+ run
+		{"NoSuchKey", none},
+		// Client faults and unknown codes.
+		{"AccessDenied", none},
+		{"ValidationException", none},
+		{"requestlimitexceeded", none}, // codes are case-sensitive
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
@@ -158,7 +177,11 @@ func TestSeedCodesAndNotFoundRule(t *testing.T) {
 			want := apiError(tt.code, 400)
 			op, calls := failing(want, want)
 			err := r.Do(context.Background(), func(context.Context) error { return op() })
-			if tt.retry {
+			c := awsretry.DefaultClassifier().Classify(want)
+			if c.Code != tt.code || c.Class != tt.class || c.Retryable != (tt.class != none) {
+				t.Errorf("Classify = %+v, want code %q, class %v", c, tt.code, tt.class)
+			}
+			if tt.class != none {
 				if err != nil || *calls != 3 {
 					t.Errorf("Do = %v after %d calls, want success on the third call", err, *calls)
 				}
@@ -166,9 +189,6 @@ func TestSeedCodesAndNotFoundRule(t *testing.T) {
 			}
 			if err != want || *calls != 1 {
 				t.Errorf("Do = %v after %d calls, want the error unchanged after one call", err, *calls)
-			}
-			if c := awsretry.DefaultClassifier().Classify(want); c.Code != tt.code || c.Retryable {
-				t.Errorf("Classify = %+v, want code %q, not retryable", c, tt.code)
 			}
 		})
 	}
@@ -541,5 +561,64 @@ func TestRetryErrorMessage(t *testing.T) {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("Error() = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+// hinted returns a throttling error whose response carries the header.
+func hinted(name, value string) error {
+	err := apiError("SlowDown", 503)
+	err.(*smithy.OperationError).Err.(*smithyhttp.ResponseError).Response.Header.Set(name, value)
+	return err
+}
+
+func TestServerHintsAreHonouredWithinBounds(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		opts []awsretry.Option
+		want time.Duration
+	}{
+		{"longer hint", hinted("X-Amz-Retry-After", "2500"), nil, 2500 * time.Millisecond},
+		{"hint clamped to wait+5s", hinted("X-Amz-Retry-After", "60000"), nil, 6 * time.Second},
+		{"shorter hint ignored", hinted("X-Amz-Retry-After", "10"), nil, time.Second},
+		{"Retry-After seconds", hinted("Retry-After", "4"), nil, 4 * time.Second},
+		{"garbage ignored", hinted("Retry-After", "soon"), nil, time.Second},
+		{"cap wins", hinted("Retry-After", "4"), []awsretry.Option{awsretry.WithMaxDelay(2 * time.Second)}, 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := awsretrytest.NewClock()
+			op, _ := failing(tt.err)
+			r := awsretry.MustNew(append(tt.opts, awsretry.WithClock(clk), awsretry.WithDelay(time.Second))...)
+			if err := r.Do(context.Background(), func(context.Context) error { return op() }); err != nil {
+				t.Fatal(err)
+			}
+			if got := clk.Sleeps(); len(got) != 1 || got[0] != tt.want {
+				t.Errorf("waits = %v, want [%v]", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRetryableStatusOption(t *testing.T) {
+	badGateway := apiError("", 502)
+	for _, tt := range []struct {
+		opts  []awsretry.Option
+		calls int
+	}{
+		{nil, 2},
+		{[]awsretry.Option{awsretry.WithRetryableStatus()}, 1},
+		{[]awsretry.Option{awsretry.WithRetryableStatus(502)}, 2},
+	} {
+		op, calls := failing(badGateway)
+		r := awsretry.MustNew(append(tt.opts, awsretry.WithClock(awsretrytest.NewClock()))...)
+		_ = r.Do(context.Background(), func(context.Context) error { return op() })
+		if *calls != tt.calls {
+			t.Errorf("%d options: %d calls, want %d", len(tt.opts), *calls, tt.calls)
+		}
+	}
+	if _, err := awsretry.New(awsretry.WithRetryableStatus(503, 1000)); err == nil ||
+		!strings.HasPrefix(err.Error(), "awsretry: WithRetryableStatus(1000): ") {
+		t.Errorf("New = %v, want an error naming WithRetryableStatus(1000)", err)
 	}
 }

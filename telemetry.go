@@ -63,6 +63,12 @@ const (
 	// OutcomeKey is the outcome of a Do call (on the span and the calls
 	// metric) or of an attempt (on the attempts metric).
 	OutcomeKey = attribute.Key("awsretry.outcome")
+	// ClassKey is the Class of a retryable error (throttle, transient,
+	// eventual_consistency), on attempt events.
+	ClassKey = attribute.Key("awsretry.class")
+	// RetryAfterKey is the server's retry hint in seconds, on attempt
+	// events whose error carried one; DelayKey holds the wait chosen.
+	RetryAfterKey = attribute.Key("awsretry.retry_after_seconds")
 )
 
 // maxCodeLen bounds the length of error codes and error types recorded in
@@ -295,6 +301,7 @@ func (c *callTelemetry) retrying(ctx context.Context, a Attempt) {
 		t.log(ctx, slog.LevelInfo, "awsretry: retrying", a.Err,
 			slog.Int("attempt", a.Number),
 			slog.String("error_type", errorType(a.Err, a.Classification)),
+			slog.String("class", a.Classification.Class.String()),
 			slog.Duration("delay", a.Delay))
 	}
 	if t.onRetry != nil {
@@ -357,13 +364,19 @@ func (c *callTelemetry) attemptEvent(a Attempt, willRetry bool) {
 	if c.span == nil || !c.span.IsRecording() {
 		return
 	}
-	attrs := make([]attribute.KeyValue, 0, 8)
+	attrs := make([]attribute.KeyValue, 0, 10)
 	attrs = append(attrs,
 		AttemptKey.Int(a.Number),
 		WillRetryKey.Bool(willRetry),
 		semconv.ErrorTypeKey.String(errorType(a.Err, a.Classification)))
 	if a.Classification.Code != "" {
 		attrs = append(attrs, ErrorCodeKey.String(truncate(a.Classification.Code, maxCodeLen)))
+	}
+	if a.Classification.Class != ClassNone {
+		attrs = append(attrs, ClassKey.String(a.Classification.Class.String()))
+	}
+	if a.Classification.RetryAfter > 0 {
+		attrs = append(attrs, RetryAfterKey.Float64(a.Classification.RetryAfter.Seconds()))
 	}
 	if willRetry {
 		attrs = append(attrs, DelayKey.Float64(a.Delay.Seconds()))
@@ -430,25 +443,19 @@ func (t *telemetry) metricErrorType(err error, c Classification) string {
 	return otherErrorType
 }
 
-// commonCodes are AWS error codes that metrics report by name, besides the
-// default retryable codes and any code the Retrier's classifier lists:
-// frequent client faults and eventual-consistency codes.
-var commonCodes = []string{
-	"AccessDenied", "AccessDeniedException", "AuthFailure", "UnauthorizedOperation",
-	"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
-	"SignatureDoesNotMatch", "ValidationException", "ValidationError", "InvalidParameterValue",
-	"InvalidParameterCombination", "MissingParameter", "DryRunOperation", "IncorrectState",
-	"ConditionalCheckFailedException", "ConflictException", "ResourceInUseException",
-	"ResourceNotFoundException", "NotFound", "NoSuchKey", "NoSuchBucket",
-	"InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed", "InvalidVolume.NotFound",
+// notFoundCodes are frequent eventual-consistency codes, reported by name
+// in metrics like the default retryable codes and the known client faults.
+var notFoundCodes = []string{
+	"ResourceNotFoundException", "InvalidInstanceID.NotFound", "InvalidVolume.NotFound",
 	"InvalidGroup.NotFound", "InvalidAMIID.NotFound", "InvalidSubnetID.NotFound",
 	"InvalidVpcID.NotFound", "InvalidSnapshot.NotFound", "InvalidNetworkInterfaceID.NotFound",
 }
 
-// commonCodeSet holds commonCodes and the default retryable codes.
+// commonCodeSet holds the codes metrics report by name for every Retrier:
+// the default retryable codes, the known client faults and notFoundCodes.
 var commonCodeSet = func() map[string]struct{} {
-	set := make(map[string]struct{}, len(commonCodes)+len(defaultCodes))
-	for _, code := range slices.Concat(commonCodes, defaultCodes) {
+	set := make(map[string]struct{})
+	for _, code := range slices.Concat(DefaultCodes(), clientFaultCodes, notFoundCodes) {
 		set[code] = struct{}{}
 	}
 	return set

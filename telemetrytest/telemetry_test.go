@@ -184,10 +184,12 @@ func TestScriptedRetriesAreTracedAndMeasured(t *testing.T) {
 	wantEvents := []attribute.Set{
 		set(awsretry.AttemptKey.Int(1), awsretry.WillRetryKey.Bool(true),
 			attribute.String("error.type", "RequestLimitExceeded"), awsretry.ErrorCodeKey.String("RequestLimitExceeded"),
-			awsretry.DelayKey.Float64(3), attribute.Int("http.response.status_code", 503), attribute.String("aws.request_id", "req-1")),
+			awsretry.ClassKey.String("throttle"), awsretry.DelayKey.Float64(3),
+			attribute.Int("http.response.status_code", 503), attribute.String("aws.request_id", "req-1")),
 		set(awsretry.AttemptKey.Int(2), awsretry.WillRetryKey.Bool(true),
 			attribute.String("error.type", "InvalidInstanceID.NotFound"), awsretry.ErrorCodeKey.String("InvalidInstanceID.NotFound"),
-			awsretry.DelayKey.Float64(3.3), attribute.Int("http.response.status_code", 400), attribute.String("aws.request_id", "req-2")),
+			awsretry.ClassKey.String("eventual_consistency"), awsretry.DelayKey.Float64(3.3),
+			attribute.Int("http.response.status_code", 400), attribute.String("aws.request_id", "req-2")),
 		set(awsretry.AttemptKey.Int(3), awsretry.WillRetryKey.Bool(false)),
 	}
 	assertEvents(t, span, wantEvents)
@@ -448,8 +450,8 @@ func TestLogger(t *testing.T) {
 		t.Fatalf("%d log records, want 3:\n%s", len(records), logs.String())
 	}
 	for i, want := range []map[string]any{
-		{"level": "INFO", "msg": "awsretry: retrying", "attempt": 1.0, "error_type": "InternalError", "delay": 3e9},
-		{"level": "INFO", "msg": "awsretry: retrying", "attempt": 2.0, "error_type": "InternalError", "delay": 3.3e9},
+		{"level": "INFO", "msg": "awsretry: retrying", "attempt": 1.0, "error_type": "InternalError", "class": "transient", "delay": 3e9},
+		{"level": "INFO", "msg": "awsretry: retrying", "attempt": 2.0, "error_type": "InternalError", "class": "transient", "delay": 3.3e9},
 		{"level": "WARN", "msg": "awsretry: giving up", "outcome": "exhausted", "attempts": 3.0, "error_type": "InternalError"},
 	} {
 		for k, v := range want {
@@ -467,5 +469,29 @@ func TestSampledOutSpanRecordsNothing(t *testing.T) {
 	_ = r.Do(context.Background(), func(context.Context) error { return sdkError("InternalError", 500, "r", "") })
 	if n := len(spans.Ended()); n != 0 {
 		t.Errorf("%d spans recorded with a NeverSample sampler", n)
+	}
+}
+
+func TestServerHintIsRecorded(t *testing.T) {
+	e := newEnv(t)
+	throttled := sdkError("SlowDown", 503, "req-9", "")
+	var respErr *smithyhttp.ResponseError
+	if !errors.As(throttled, &respErr) {
+		t.Fatal("no response error")
+	}
+	respErr.Response.Header.Set("X-Amz-Retry-After", "4500")
+	calls := 0
+	_ = e.retrier(t, awsretry.WithDelay(time.Second)).Do(context.Background(), func(context.Context) error {
+		calls++
+		if calls == 1 {
+			return throttled
+		}
+		return nil
+	})
+	first := set(e.onlySpan(t).Events()[0].Attributes...)
+	after, _ := first.Value(awsretry.RetryAfterKey)
+	delay, _ := first.Value(awsretry.DelayKey)
+	if after.AsFloat64() != 4.5 || delay.AsFloat64() != 4.5 {
+		t.Errorf("retry_after %v, delay %v; want 4.5 and 4.5", after.AsFloat64(), delay.AsFloat64())
 	}
 }
