@@ -1,38 +1,169 @@
-// Command ec2 shows awsretry riding out EC2's eventual consistency: the
-// instance just launched is reported missing (InvalidInstanceID.NotFound)
-// twice, then found. It needs no AWS account.
+// Command ec2 is awsretry's demo: it launches an EC2 instance and waits for
+// it to be visible, through the real aws-sdk-go-v2 EC2 client, against a
+// local AWS-compatible endpoint that misbehaves as EC2 does. RunInstances is
+// throttled once (RequestLimitExceeded), and DescribeInstances reports the
+// new instance missing (InvalidInstanceID.NotFound, eventual consistency)
+// three times. Both calls are wrapped in awsretry Retriers, which ride it
+// out. It needs no AWS account:
+//
+//	cd examples && go run ./ec2
+//
+// It prints a line per attempt, then the trace: through the OpenTelemetry
+// stdout exporter, or to an OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT
+// is set (for example http://localhost:4318).
+//
+// With -real it calls real EC2 instead (read-only: DescribeInstances of the
+// -instance given), with the credentials of -profile in -region.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"time"
 
-	"github.com/aws/smithy-go"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/awsretry/awsretry"
+	"github.com/awsretry/awsretry/examples/awsfake"
 )
 
 func main() {
-	delay := 200 * time.Millisecond
-	r := awsretry.MustNew(awsretry.WithDelay(delay), awsretry.WithBackoff(1.5))
-	start := time.Now()
-	attempt := 0
-	id, err := awsretry.DoValue(context.Background(), r, func(ctx context.Context) (string, error) {
-		attempt++
-		if attempt <= 2 {
-			err := &smithy.GenericAPIError{Code: "InvalidInstanceID.NotFound",
-				Message: "The instance ID 'i-0123456789abcdef0' does not exist"}
-			fmt.Printf("%6.3fs attempt %d: %v\n", time.Since(start).Seconds(), attempt, err)
-			return "", err
-		}
-		fmt.Printf("%6.3fs attempt %d: found\n", time.Since(start).Seconds(), attempt)
-		return "i-0123456789abcdef0", nil
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	var (
+		delay    = flag.Duration("delay", 500*time.Millisecond, "first wait between attempts")
+		backoff  = flag.Float64("backoff", 1.5, "multiplier of the wait after each retry")
+		real     = flag.Bool("real", false, "call real EC2 (read-only DescribeInstances) instead of the local endpoint")
+		region   = flag.String("region", "us-east-1", "AWS region, with -real")
+		profile  = flag.String("profile", "", "AWS shared-config profile, with -real")
+		instance = flag.String("instance", "", "instance id to describe, with -real")
+	)
+	flag.Parse()
+	if err := run(os.Stdout, *delay, *backoff, *real, *region, *profile, *instance); err != nil {
+		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
-	fmt.Println("instance", id, "is running")
+}
+
+func run(out io.Writer, delay time.Duration, backoff float64, real bool, region, profile, instance string) error {
+	ctx := context.Background()
+	tree := &treeRecorder{}
+	tp, exporter, err := tracerProvider(ctx, out, tree)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(out, "\ntrace:")
+		tree.print(out)
+		fmt.Fprintln(out, "\n"+exporter+":")
+		if err := tp.Shutdown(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "trace export:", err)
+		}
+	}()
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+
+	start := time.Now()
+	// printAttempt narrates each retry awsretry schedules.
+	printAttempt := func(_ context.Context, a awsretry.Attempt) {
+		fmt.Fprintf(out, "%7.3fs   attempt %d failed: %s (%s): retrying in %v\n",
+			time.Since(start).Seconds(), a.Number, a.Classification.Code, a.Classification.Class, a.Delay)
+	}
+	opts := []awsretry.Option{awsretry.WithDelay(delay), awsretry.WithBackoff(backoff), awsretry.WithOnRetry(printAttempt)}
+	launch := awsretry.MustNew(append(opts, awsretry.WithSpanName("ec2.RunInstances"))...)
+	wait := awsretry.MustNew(append(opts, awsretry.WithSpanName("ec2.WaitForInstance"))...)
+
+	var cfg aws.Config
+	if real {
+		if cfg, err = config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithSharedConfigProfile(profile)); err != nil {
+			return err
+		}
+		cfg.RetryMaxAttempts = 1 // retries are awsretry's
+	} else {
+		srv := awsfake.NewServer()
+		defer srv.Close()
+		srv.Script("ec2:RunInstances", awsfake.Reply{Status: 503, Code: "RequestLimitExceeded", Message: "Request limit exceeded."})
+		notFound := awsfake.Reply{Status: 400, Code: "InvalidInstanceID.NotFound",
+			Message: "The instance ID '" + awsfake.InstanceID + "' does not exist"}
+		srv.Script("ec2:DescribeInstances", notFound, notFound, notFound)
+		srv.OnReply = func(op string, status int, code string) {
+			if code == "" {
+				code = "OK"
+			}
+			fmt.Fprintf(out, "%7.3fs %s -> HTTP %d %s\n", time.Since(start).Seconds(), op, status, code)
+		}
+		cfg = awsfake.Config(srv.URL)
+		fmt.Fprintln(out, "local AWS-compatible endpoint at", srv.URL)
+	}
+	cfg.HTTPClient = &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}
+	client := ec2.NewFromConfig(cfg)
+
+	ctx, span := tp.Tracer("awsretry-demo").Start(ctx, "launch-instance")
+	defer span.End()
+
+	id := instance
+	if !real {
+		launched, err := awsretry.DoValue(ctx, launch, func(ctx context.Context) (*ec2.RunInstancesOutput, error) {
+			return client.RunInstances(ctx, &ec2.RunInstancesInput{
+				ImageId: aws.String("ami-0abcdef1234567890"), InstanceType: types.InstanceTypeT3Micro,
+				MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+		})
+		if err != nil {
+			return fmt.Errorf("RunInstances: %w", err)
+		}
+		id = aws.ToString(launched.Instances[0].InstanceId)
+		fmt.Fprintf(out, "%7.3fs launched %s\n", time.Since(start).Seconds(), id)
+	}
+	if id == "" {
+		return errors.New("-real needs -instance")
+	}
+	span.SetAttributes(attribute.String("ec2.instance_id", id))
+
+	described, err := awsretry.DoValue(ctx, wait, func(ctx context.Context) (*ec2.DescribeInstancesOutput, error) {
+		return client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	})
+	if err != nil {
+		return fmt.Errorf("DescribeInstances: %w", err)
+	}
+	state := described.Reservations[0].Instances[0].State.Name
+	fmt.Fprintf(out, "%7.3fs %s is %s\n", time.Since(start).Seconds(), id, state)
+	return nil
+}
+
+// tracerProvider exports to OTLP over HTTP when OTEL_EXPORTER_OTLP_ENDPOINT
+// (or the traces-specific variable) is set, and otherwise to w through the
+// stdout exporter, one JSON document per span; tree also gets every span.
+// It returns the exporter's description.
+func tracerProvider(ctx context.Context, w io.Writer, tree sdktrace.SpanProcessor) (*sdktrace.TracerProvider, string, error) {
+	var exporter sdktrace.SpanExporter
+	var err error
+	name := "OpenTelemetry stdout exporter"
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+		exporter, err = otlptracehttp.New(ctx)
+		name = "exported over OTLP/HTTP"
+	} else {
+		exporter, err = stdouttrace.New(stdouttrace.WithWriter(w))
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(attribute.String("service.name", "awsretry-demo")))
+	if err != nil {
+		return nil, "", err
+	}
+	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithSpanProcessor(tree), sdktrace.WithResource(res)), name, nil
 }
