@@ -3,7 +3,10 @@
 MODULES := . telemetrytest examples
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: demo test lint bench
+FUZZTIME ?= 20s
+FUZZ_TARGETS := FuzzOptions FuzzClassify FuzzRetryAfter FuzzNotFoundRule
+
+.PHONY: demo test lint bench fuzz
 
 # Run the demo: no AWS account needed.
 demo:
@@ -26,3 +29,7 @@ bench:
 	@{ go test -run '^$$' -bench . -benchmem -count 6 . && \
 	  (cd telemetrytest && go test -run '^$$' -bench . -benchmem -count 6 .); } > bench.out
 	go run $(BENCHSTAT) bench.out
+
+# Each fuzz target of the root package for FUZZTIME.
+fuzz:
+	@set -e; for f in $(FUZZ_TARGETS); do echo "== $$f for $(FUZZTIME)"; go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) .; done

@@ -2,6 +2,7 @@ package awsretry
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -50,18 +51,29 @@ func TestScheduleSaturatesInEveryMode(t *testing.T) {
 	}
 }
 
-func FuzzSchedule(f *testing.F) {
-	f.Add(int64(3e9), 1.1, int64(0), uint8(0), 0.5, 10)
-	f.Add(int64(math.MaxInt64), 1e6, int64(0), uint8(1), 0.999, 1_000_000)
-	f.Add(int64(1), 2.0, int64(5), uint8(3), 0.0, 100)
-	f.Fuzz(func(t *testing.T, delay int64, backoff float64, maxDelay int64, jitter uint8, r float64, tries int) {
-		cfg := defaultConfig()
-		for _, opt := range []Option{
+// FuzzOptions feeds option values to New: each is either rejected with an
+// error naming the option, or yields a schedule whose waits are never
+// negative and never beyond the cap (or maxDuration), over up to a million
+// attempts.
+func FuzzOptions(f *testing.F) {
+	f.Add(int64(3e9), 1.1, int64(0), int64(0), uint8(0), 0.5, 10)
+	f.Add(int64(math.MaxInt64), 1e6, int64(0), int64(0), uint8(1), 0.999, 1_000_000)
+	f.Add(int64(1), 2.0, int64(5), int64(1), uint8(3), 0.0, 100)
+	f.Fuzz(func(t *testing.T, delay int64, backoff float64, maxDelay, maxElapsed int64, jitter uint8, r float64, tries int) {
+		opts := []Option{
 			WithDelay(time.Duration(delay)), WithBackoff(backoff), WithMaxDelay(time.Duration(maxDelay)),
-			WithJitter(Jitter(jitter % 4)), WithRandom(constRandom(r)), WithTries(tries),
-		} {
-			if opt.apply(&cfg) != nil {
-				return // New would reject it, with an error
+			WithMaxElapsed(time.Duration(maxElapsed)), WithJitter(Jitter(jitter % 5)), WithRandom(constRandom(r)), WithTries(tries),
+		}
+		if _, err := New(opts...); err != nil {
+			if !strings.HasPrefix(err.Error(), "awsretry: With") {
+				t.Fatalf("New: %v does not name the option", err)
+			}
+			return
+		}
+		cfg := defaultConfig()
+		for _, opt := range opts {
+			if err := opt.apply(&cfg); err != nil {
+				t.Fatalf("New accepted what apply rejects: %v", err)
 			}
 		}
 		checkWaits(t, cfg.schedule, min(cfg.tries, 1_000_000))

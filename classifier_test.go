@@ -141,3 +141,32 @@ func TestClassString(t *testing.T) {
 		}
 	}
 }
+
+// FuzzClassify gives the default classifier any error code and HTTP status,
+// wrapped as the SDK wraps them. Invariants: no panic; the verdict is
+// stable; the code is reported as given; a retryable error has a class and
+// a non-retryable one none; listed codes are retried and client faults never.
+func FuzzClassify(f *testing.F) {
+	for _, code := range []string{"RequestLimitExceeded", "InvalidInstanceID.NotFound", "AccessDenied", "", "UnknownError", "\x00", "a.NotFound"} {
+		for _, status := range []int{200, 400, 404, 429, 500, 503} {
+			f.Add(code, status)
+		}
+	}
+	c := DefaultClassifier()
+	f.Fuzz(func(t *testing.T, code string, status int) {
+		err := responseError(status, nil, &smithy.GenericAPIError{Code: code})
+		got := c.Classify(err)
+		if again := c.Classify(err); again != got {
+			t.Fatalf("Classify(%q, %d) = %+v, then %+v", code, status, got, again)
+		}
+		if got.Code != code || got.Retryable != (got.Class != ClassNone) || got.RetryAfter != 0 {
+			t.Fatalf("Classify(%q, %d) = %+v", code, status, got)
+		}
+		if _, listed := codeClasses[code]; listed && !got.Retryable {
+			t.Fatalf("listed code %q not retried", code)
+		}
+		if isKnownCode(code) && got.Retryable {
+			t.Fatalf("client fault %q retried", code)
+		}
+	})
+}

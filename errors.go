@@ -20,6 +20,14 @@ const (
 	// ReasonElapsed: the next wait would have taken Do past the limit set
 	// with WithMaxElapsed, so Do stopped instead of waiting.
 	ReasonElapsed Reason = "elapsed"
+	// ReasonDeadline: the context's deadline would pass during the next
+	// wait, so Do stopped at once instead of sleeping in vain. The
+	// RetryError's ContextErr is context.DeadlineExceeded, as it would have
+	// been at the deadline. (With the default RealClock only: the deadline
+	// is on real time.)
+	ReasonDeadline Reason = "deadline"
+	// ReasonBudget: the shared retry Budget could not pay for the retry.
+	ReasonBudget Reason = "budget"
 )
 
 // RetryError is returned by Do when it stops retrying an error that was
@@ -40,7 +48,8 @@ type RetryError struct {
 	// attempt.
 	Err error
 	// ContextErr is the context's error (context.Canceled or
-	// context.DeadlineExceeded) when Reason is ReasonCanceled; nil otherwise.
+	// context.DeadlineExceeded) when Reason is ReasonCanceled, and
+	// context.DeadlineExceeded when it is ReasonDeadline; nil otherwise.
 	ContextErr error
 	// Cause is context.Cause of the context when it differs from ContextErr
 	// (set with context.WithCancelCause and friends); nil otherwise.
@@ -58,6 +67,10 @@ func (e *RetryError) Error() string {
 		b.WriteString("canceled")
 	case ReasonElapsed:
 		b.WriteString("elapsed-time limit reached")
+	case ReasonDeadline:
+		b.WriteString("context deadline too close for the next wait")
+	case ReasonBudget:
+		b.WriteString("retry budget exhausted")
 	default:
 		b.WriteString(string(e.Reason))
 	}

@@ -65,3 +65,35 @@ func TestWithHint(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRetryAfter gives any header values to the hint parser. Invariants: no
+// panic, the hint is never negative, and the wait it leads to lies in
+// [wait, wait+5s], saturating.
+func FuzzRetryAfter(f *testing.F) {
+	f.Add("2500", "", "", int64(time.Second))
+	f.Add("", "120", "", int64(0))
+	f.Add("", "Fri, 31 Dec 9999 23:59:59 GMT", "Mon, 01 Jan 0001 00:00:00 GMT", int64(math.MaxInt64))
+	f.Add("-1", "Wed, 21 Oct 2015 07:28:00 GMT", "garbage", int64(5))
+	f.Add("99999999999999999999", "-5", "", int64(3e9))
+	f.Fuzz(func(t *testing.T, amz, retryAfterValue, date string, waitNanos int64) {
+		h := http.Header{}
+		h.Set("X-Amz-Retry-After", amz)
+		h.Set("Retry-After", retryAfterValue)
+		h.Set("Date", date)
+		hint := retryAfter(h, now)
+		if hint < 0 {
+			t.Fatalf("retryAfter(%q, %q, %q) = %v, negative", amz, retryAfterValue, date, hint)
+		}
+		wait := time.Duration(waitNanos)
+		if wait < 0 {
+			wait = -wait
+		}
+		if wait < 0 { // math.MinInt64
+			wait = 0
+		}
+		got := withHint(wait, hint)
+		if got < wait || got > saturatingAdd(wait, maxHintExtension) {
+			t.Fatalf("withHint(%v, %v) = %v, outside [wait, wait+5s]", wait, hint, got)
+		}
+	})
+}

@@ -41,6 +41,8 @@ type config struct {
 	errorMessages  bool
 	logger         *slog.Logger
 	onRetry        func(context.Context, Attempt)
+
+	budget *Budget
 }
 
 // The seed's defaults.
@@ -336,6 +338,19 @@ func WithOnRetry(hook func(ctx context.Context, a Attempt)) Option {
 			return optionError("WithOnRetry", "nil", "hook must not be nil")
 		}
 		c.onRetry = hook
+		return nil
+	})
+}
+
+// WithBudget makes every retry take tokens from b, a Budget shared with
+// other Retriers and goroutines; when b cannot pay, Do stops with a
+// *RetryError of reason ReasonBudget. Default: no budget.
+func WithBudget(b *Budget) Option {
+	return optionFunc(func(c *config) error {
+		if b == nil {
+			return optionError("WithBudget", "nil", "budget must not be nil")
+		}
+		c.budget = b
 		return nil
 	})
 }

@@ -37,6 +37,8 @@ type Retrier struct {
 	clock      Clock
 	classifier Classifier
 	telemetry  *telemetry
+	budget     *Budget // nil: no budget
+	realClock  bool    // the clock is RealClock, on which context deadlines run
 }
 
 // New returns a Retrier configured by opts on top of the defaults: 10
@@ -73,6 +75,8 @@ func New(opts ...Option) (*Retrier, error) {
 		clock:      c.clock,
 		classifier: classifier,
 		telemetry:  t,
+		budget:     c.budget,
+		realClock:  isRealClock(c.clock),
 	}, nil
 }
 
@@ -87,20 +91,25 @@ func MustNew(opts ...Option) *Retrier {
 }
 
 // Do calls fn until it returns nil or an error that is not retryable, waiting
-// between attempts according to the Retrier's schedule. fn receives ctx.
+// between attempts according to the Retrier's schedule. fn receives ctx, or
+// rather the context of the span Do starts in it.
 //
 // Do returns nil on success, fn's error unchanged when it is not retryable,
 // and a *RetryError when it stops retrying a retryable error: all attempts
-// failed (ReasonExhausted), ctx ended before an attempt or during a wait
-// (ReasonCanceled; fn is not called once ctx is done, and a wait returns as
-// soon as ctx ends), or the next wait would pass the elapsed-time limit
-// (ReasonElapsed).
+// failed (ReasonExhausted); ctx ended before an attempt or during a wait
+// (ReasonCanceled: fn is not called once ctx is done, and a wait returns as
+// soon as ctx ends); the next wait would pass the elapsed-time limit
+// (ReasonElapsed) or ctx's deadline (ReasonDeadline); or the shared Budget
+// could not pay for the retry (ReasonBudget). A panic in fn propagates
+// unchanged, after the span is ended with an error status.
 func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error {
 	ctx, obs := r.telemetry.start(ctx)
+	defer obs.endIfPanicking(ctx)
 	var (
-		start   time.Time
-		lastErr error
-		wait    time.Duration // the previous wait, for decorrelated jitter
+		start    time.Time
+		lastErr  error
+		wait     time.Duration // the previous wait, for decorrelated jitter
+		lastCost int64         // tokens the last retry took from the budget
 	)
 	if r.maxElapsed > 0 {
 		start = r.clock.Now()
@@ -111,8 +120,10 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error 
 			obs.canceled(ctx, rerr)
 			return rerr
 		}
+		obs.attempts = attempt
 		err := fn(ctx)
 		if err == nil {
+			r.budget.succeeded(attempt == 1, lastCost)
 			obs.succeeded(ctx, attempt)
 			return nil
 		}
@@ -125,12 +136,17 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error 
 		if attempt >= r.tries {
 			return obs.gaveUp(ctx, a, &RetryError{Reason: ReasonExhausted, Attempts: attempt, Err: err})
 		}
-		wait = r.schedule.wait(attempt, wait)
-		if a.Classification.RetryAfter > 0 {
-			wait = r.schedule.capped(withHint(wait, a.Classification.RetryAfter))
+		wait = r.nextWait(attempt, wait, a.Classification)
+		if reason := r.limitBefore(ctx, start, wait); reason != "" {
+			rerr := &RetryError{Reason: reason, Attempts: attempt, Err: err}
+			if reason == ReasonDeadline {
+				rerr.ContextErr = context.DeadlineExceeded
+			}
+			return obs.gaveUp(ctx, a, rerr)
 		}
-		if r.maxElapsed > 0 && saturatingAdd(r.clock.Now().Sub(start), wait) > r.maxElapsed {
-			return obs.gaveUp(ctx, a, &RetryError{Reason: ReasonElapsed, Attempts: attempt, Err: err})
+		var paid bool
+		if lastCost, paid = r.budget.take(a.Classification.Class); !paid {
+			return obs.gaveUp(ctx, a, &RetryError{Reason: ReasonBudget, Attempts: attempt, Err: err})
 		}
 		a.Delay = wait
 		obs.retrying(ctx, a)
@@ -140,6 +156,36 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error 
 			return rerr
 		}
 	}
+}
+
+// nextWait returns the wait after failed attempt n: the schedule's, moved
+// towards the server's hint within [wait, wait+5s], capped.
+func (r *Retrier) nextWait(n int, prev time.Duration, c Classification) time.Duration {
+	wait := r.schedule.wait(n, prev)
+	if c.RetryAfter > 0 {
+		wait = r.schedule.capped(withHint(wait, c.RetryAfter))
+	}
+	return wait
+}
+
+// limitBefore returns the reason not to wait d before the next attempt, if
+// any: the elapsed-time limit, or a context deadline (on the real clock)
+// that would pass during the wait.
+func (r *Retrier) limitBefore(ctx context.Context, start time.Time, d time.Duration) Reason {
+	if r.maxElapsed > 0 && saturatingAdd(r.clock.Now().Sub(start), d) > r.maxElapsed {
+		return ReasonElapsed
+	}
+	if r.realClock {
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+			return ReasonDeadline
+		}
+	}
+	return ""
+}
+
+func isRealClock(c Clock) bool {
+	_, ok := c.(RealClock)
+	return ok
 }
 
 // canceled builds the RetryError for a context that ended.

@@ -404,20 +404,38 @@ func TestCancelDuringRealWait(t *testing.T) {
 	}
 }
 
-func TestDeadlineDuringWait(t *testing.T) {
+// TestDeadlineSoonerThanTheNextWait: with 5s left on the context, Do does
+// not start the 3.3s wait after attempt 2 (it would end at 6.3s): it stops
+// at once, at 3s, saying why.
+func TestDeadlineSoonerThanTheNextWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		start := time.Now()
 		err := awsretry.MustNew().Do(ctx, func(context.Context) error { return apiError("InternalError", 500) })
 		var rerr *awsretry.RetryError
-		if !errors.As(err, &rerr) || rerr.Reason != awsretry.ReasonCanceled || !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Do = %v, want canceled by the deadline", err)
+		if !errors.As(err, &rerr) || rerr.Reason != awsretry.ReasonDeadline || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Do = %v, want reason deadline wrapping context.DeadlineExceeded", err)
 		}
-		if rerr.Attempts != 2 || time.Since(start) != 5*time.Second {
-			t.Errorf("attempts %d after %v, want 2 after 5s", rerr.Attempts, time.Since(start))
+		if rerr.Attempts != 2 || time.Since(start) != 3*time.Second {
+			t.Errorf("attempts %d after %v, want 2 after 3s", rerr.Attempts, time.Since(start))
 		}
 	})
+}
+
+// TestDeadlineIgnoredOnFakeClocks: a context deadline is on real time, so a
+// fake clock's virtual waits are not compared with it.
+func TestDeadlineIgnoredOnFakeClocks(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	clk := awsretrytest.NewClock()
+	err := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithDelay(time.Hour)).Do(ctx, func(context.Context) error {
+		return apiError("InternalError", 500)
+	})
+	var rerr *awsretry.RetryError
+	if !errors.As(err, &rerr) || rerr.Reason != awsretry.ReasonExhausted {
+		t.Errorf("Do = %v, want exhausted after hours of virtual waits", err)
+	}
 }
 
 func TestManualClockHoldsTheRetrierMidWait(t *testing.T) {

@@ -45,7 +45,8 @@ const (
 	// seconds, by error.type.
 	DelayMetricName = "awsretry.retry.delay"
 	// CallsMetricName counts Do calls (unit {call}) by OutcomeKey (success,
-	// non_retryable, exhausted, canceled, elapsed) and error.type.
+	// non_retryable, exhausted, canceled, elapsed, deadline, budget, panic)
+	// and error.type.
 	CallsMetricName = "awsretry.calls"
 
 	// AttemptKey is the 1-based attempt number, on attempt events.
@@ -69,6 +70,9 @@ const (
 	// RetryAfterKey is the server's retry hint in seconds, on attempt
 	// events whose error carried one; DelayKey holds the wait chosen.
 	RetryAfterKey = attribute.Key("awsretry.retry_after_seconds")
+	// StopReasonKey says why a retryable error was not retried, on its
+	// attempt event: exhausted, elapsed, deadline or budget.
+	StopReasonKey = attribute.Key("awsretry.stop_reason")
 )
 
 // maxCodeLen bounds the length of error codes and error types recorded in
@@ -109,6 +113,7 @@ const (
 const (
 	callSucceeded    outcome = "success"
 	callNonRetryable outcome = "non_retryable"
+	callPanicked     outcome = "panic"
 )
 
 // telemetry records what Do does: spans, metrics, logs and the user's hook.
@@ -255,8 +260,10 @@ func (t *telemetry) currentTracer() trace.Tracer {
 
 // callTelemetry records one Do call. It lives on Do's stack.
 type callTelemetry struct {
-	t    *telemetry
-	span trace.Span // nil when tracing is off
+	t        *telemetry
+	span     trace.Span // nil when tracing is off
+	attempts int        // the attempt under way
+	ended    bool       // the call's end was recorded
 }
 
 // start begins recording a Do call: it starts the span (a child of ctx's
@@ -271,6 +278,7 @@ func (t *telemetry) start(ctx context.Context) (context.Context, callTelemetry) 
 
 // succeeded records a successful attempt and the end of the call.
 func (c *callTelemetry) succeeded(ctx context.Context, attempt int) {
+	c.ended = true
 	if c.span != nil {
 		if c.span.IsRecording() {
 			c.span.AddEvent(AttemptEventName, trace.WithAttributes(AttemptKey.Int(attempt), WillRetryKey.Bool(false)))
@@ -290,7 +298,7 @@ func (c *callTelemetry) succeeded(ctx context.Context, attempt int) {
 // retrying records a failed attempt that will be retried after a.Delay,
 // and calls the user's hook.
 func (c *callTelemetry) retrying(ctx context.Context, a Attempt) {
-	c.attemptEvent(a, true)
+	c.attemptEvent(a, true, "")
 	t := c.t
 	if t.attempts.Enabled(ctx) || t.delays.Enabled(ctx) {
 		errType := t.metricErrorType(a.Err, a.Classification)
@@ -312,7 +320,7 @@ func (c *callTelemetry) retrying(ctx context.Context, a Attempt) {
 // failed records a failed attempt that is not retried, and the end of the
 // call with outcome o; err is the error Do returns.
 func (c *callTelemetry) failed(ctx context.Context, a Attempt, o outcome, err error) {
-	c.attemptEvent(a, false)
+	c.attemptEvent(a, false, o)
 	c.stopped(ctx, a, o, err, a.Number)
 }
 
@@ -332,6 +340,7 @@ func (c *callTelemetry) canceled(ctx context.Context, rerr *RetryError) {
 // stopped records the end of a failed call. last is the attempt that ended
 // it, or, with Number 0, the context's error.
 func (c *callTelemetry) stopped(ctx context.Context, last Attempt, o outcome, err error, attempts int) {
+	c.ended = true
 	t := c.t
 	errType := errorType(last.Err, last.Classification)
 	if c.span != nil {
@@ -359,8 +368,29 @@ func (c *callTelemetry) stopped(ctx context.Context, last Attempt, o outcome, er
 	}
 }
 
-// attemptEvent adds the span event of a failed attempt.
-func (c *callTelemetry) attemptEvent(a Attempt, willRetry bool) {
+// endIfPanicking records the end of a call that did not end normally: fn
+// panicked (or called runtime.Goexit). It does not recover: the panic goes
+// on, unchanged, once the span is ended with an error status.
+func (c *callTelemetry) endIfPanicking(ctx context.Context) {
+	if c.ended {
+		return
+	}
+	c.ended = true
+	if c.span != nil {
+		if c.span.IsRecording() {
+			c.span.SetAttributes(AttemptsKey.Int(c.attempts), OutcomeKey.String(string(callPanicked)))
+			c.span.SetStatus(codes.Error, string(callPanicked)+": the operation panicked")
+		}
+		c.span.End()
+	}
+	if c.t.calls.Enabled(ctx) {
+		c.t.calls.Add(ctx, 1, metricAttributes(callPanicked, ""))
+	}
+}
+
+// attemptEvent adds the span event of a failed attempt; o is the call's
+// outcome when the attempt ends it.
+func (c *callTelemetry) attemptEvent(a Attempt, willRetry bool, o outcome) {
 	if c.span == nil || !c.span.IsRecording() {
 		return
 	}
@@ -380,6 +410,8 @@ func (c *callTelemetry) attemptEvent(a Attempt, willRetry bool) {
 	}
 	if willRetry {
 		attrs = append(attrs, DelayKey.Float64(a.Delay.Seconds()))
+	} else if a.Classification.Retryable {
+		attrs = append(attrs, StopReasonKey.String(string(o)))
 	}
 	if status, ok := findError[interface{ HTTPStatusCode() int }](a.Err); ok {
 		attrs = append(attrs, semconv.HTTPResponseStatusCodeKey.Int(status.HTTPStatusCode()))

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -254,6 +255,9 @@ func TestExhaustionIsAnErrorSpan(t *testing.T) {
 	if v, _ := last.Value(awsretry.WillRetryKey); v.AsBool() || last.HasValue(awsretry.DelayKey) {
 		t.Errorf("last event %s says a retry follows", last.Encoded(attribute.DefaultEncoder()))
 	}
+	if v, _ := last.Value(awsretry.StopReasonKey); v.AsString() != "exhausted" {
+		t.Errorf("last event's stop reason %q, want exhausted", v.AsString())
+	}
 	got := e.metrics(t)
 	throttled := attribute.String("error.type", "RequestLimitExceeded")
 	assertMetric(t, got, counter(awsretry.AttemptsMetricName, "{attempt}",
@@ -493,5 +497,72 @@ func TestServerHintIsRecorded(t *testing.T) {
 	delay, _ := first.Value(awsretry.DelayKey)
 	if after.AsFloat64() != 4.5 || delay.AsFloat64() != 4.5 {
 		t.Errorf("retry_after %v, delay %v; want 4.5 and 4.5", after.AsFloat64(), delay.AsFloat64())
+	}
+}
+
+func TestPanicEndsTheSpanWithAnError(t *testing.T) {
+	e := newEnv(t)
+	r := e.retrier(t)
+	want := errors.New("boom")
+	func() {
+		defer func() {
+			if got := recover(); got != want {
+				t.Errorf("recovered %v, want the value fn panicked with", got)
+			}
+		}()
+		calls := 0
+		_ = r.Do(context.Background(), func(context.Context) error {
+			calls++
+			if calls == 2 {
+				panic(want)
+			}
+			return sdkError("ThrottlingException", 400, "r", "")
+		})
+	}()
+	span := e.onlySpan(t)
+	if span.Status().Code != codes.Error || span.Status().Description != "panic: the operation panicked" {
+		t.Errorf("span status %+v, want an error for the panic", span.Status())
+	}
+	if got, want := set(span.Attributes()...), set(awsretry.AttemptsKey.Int(2), awsretry.OutcomeKey.String("panic")); !got.Equals(&want) {
+		t.Errorf("span attributes %s", got.Encoded(attribute.DefaultEncoder()))
+	}
+	assertMetric(t, e.metrics(t), counter(awsretry.CallsMetricName, "{call}",
+		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("panic")), Value: 1},
+	))
+}
+
+func TestBudgetRefusalIsRecorded(t *testing.T) {
+	e := newEnv(t)
+	r := e.retrier(t, awsretry.WithBudget(awsretry.MustNewBudget(awsretry.BudgetCapacity(5))))
+	_ = r.Do(context.Background(), func(context.Context) error { return sdkError("RequestLimitExceeded", 503, "r", "") })
+	span := e.onlySpan(t)
+	events := span.Events()
+	if len(events) != 2 || span.Status().Description != "budget: RequestLimitExceeded" {
+		t.Fatalf("%d events, status %+v; want 2 events and a budget error", len(events), span.Status())
+	}
+	last := set(events[1].Attributes...)
+	if v, _ := last.Value(awsretry.StopReasonKey); v.AsString() != "budget" {
+		t.Errorf("last event's stop reason %q, want budget", v.AsString())
+	}
+	assertMetric(t, e.metrics(t), counter(awsretry.CallsMetricName, "{call}",
+		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("budget"), attribute.String("error.type", "RequestLimitExceeded")), Value: 1},
+	))
+}
+
+// TestAttributeValuesAreBounded: a hostile server controls the request id,
+// the code and the message; none grows a span without bound.
+func TestAttributeValuesAreBounded(t *testing.T) {
+	e := newEnv(t)
+	huge := strings.Repeat("é", 5000)
+	_ = e.retrier(t, awsretry.WithTries(1), awsretry.WithErrorMessages(true)).Do(context.Background(), func(context.Context) error {
+		return sdkError(huge, 503, huge, huge)
+	})
+	for _, kv := range e.onlySpan(t).Events()[0].Attributes {
+		if s := kv.Value.AsString(); len(s) > 1024 || !utf8.ValidString(s) {
+			t.Errorf("%s is %d bytes (valid UTF-8: %v), want at most 1024", kv.Key, len(s), utf8.ValidString(s))
+		}
+	}
+	if d := e.onlySpan(t).Status().Description; len(d) > 200 {
+		t.Errorf("status description is %d bytes", len(d))
 	}
 }
