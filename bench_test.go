@@ -3,6 +3,7 @@ package awsretry_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/awsretry/awsretry"
 	"github.com/awsretry/awsretry/awsretrytest"
@@ -54,6 +55,27 @@ func BenchmarkClassify(b *testing.B) {
 // global no-op providers and zero waits: the loop's cost on failures.
 func BenchmarkDoThreeAttempts(b *testing.B) {
 	r := awsretry.MustNew(awsretry.WithDelay(0), awsretry.WithClock(awsretrytest.NewClock()))
+	ctx := context.Background()
+	throttled := apiError("RequestLimitExceeded", 503)
+	b.ReportAllocs()
+	for b.Loop() {
+		calls := 0
+		if err := r.Do(ctx, func(context.Context) error {
+			calls++
+			if calls < 3 {
+				return throttled
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDoThreeAttemptsRealClock: two throttling errors, then success,
+// with real waits of 1ns: the real clock's cost per wait.
+func BenchmarkDoThreeAttemptsRealClock(b *testing.B) {
+	r := awsretry.MustNew(awsretry.WithDelay(time.Nanosecond), awsretry.WithBackoff(1))
 	ctx := context.Background()
 	throttled := apiError("RequestLimitExceeded", 503)
 	b.ReportAllocs()

@@ -33,15 +33,34 @@ func (RealClock) Now() time.Time { return time.Now() }
 
 // Sleep waits on a timer for d, or until ctx is done.
 func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
+	var t *time.Timer
+	return sleepOn(ctx, d, &t)
+}
+
+// sleepOn waits for d on *t, making the timer if *t is nil and resetting it
+// otherwise, or until ctx is done. On return the timer has fired and been
+// received from, or is stopped and drained, so it can be reset again.
+func sleepOn(ctx context.Context, d time.Duration, t **time.Timer) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	if *t == nil {
+		*t = time.NewTimer(d)
+	} else {
+		(*t).Reset(d)
+	}
 	select {
-	case <-t.C:
+	case <-(*t).C:
 		return nil
 	case <-ctx.Done():
+		if !(*t).Stop() {
+			// Fired meanwhile. Before Go 1.23's timers (GODEBUG
+			// asynctimerchan=1) the tick may sit in the channel.
+			select {
+			case <-(*t).C:
+			default:
+			}
+		}
 		return ctx.Err()
 	}
 }

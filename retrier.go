@@ -110,6 +110,7 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error 
 		lastErr  error
 		wait     time.Duration // the previous wait, for decorrelated jitter
 		lastCost int64         // tokens the last retry took from the budget
+		timer    *time.Timer   // the real clock's timer, reused by every wait of this call
 	)
 	if r.maxElapsed > 0 {
 		start = r.clock.Now()
@@ -150,12 +151,22 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error 
 		}
 		a.Delay = wait
 		obs.retrying(ctx, a)
-		if r.clock.Sleep(ctx, wait) != nil {
+		if r.sleep(ctx, wait, &timer) != nil {
 			rerr := canceled(ctx, attempt, err)
 			obs.canceled(ctx, rerr)
 			return rerr
 		}
 	}
+}
+
+// sleep waits for d on the Retrier's clock. On the real clock it reuses
+// *timer across the waits of one Do call, so that a call allocates one timer
+// however many times it waits.
+func (r *Retrier) sleep(ctx context.Context, d time.Duration, timer **time.Timer) error {
+	if !r.realClock {
+		return r.clock.Sleep(ctx, d)
+	}
+	return sleepOn(ctx, d, timer)
 }
 
 // nextWait returns the wait after failed attempt n: the schedule's, moved
