@@ -227,7 +227,10 @@ func NewAWSClassifier(rules AWSRules) *AWSClassifier {
 // classification option is given: NewAWSClassifier(DefaultAWSRules()). Use
 // it to build a Classifier that handles some errors itself and leaves the
 // rest to the default.
-func DefaultClassifier() *AWSClassifier { return NewAWSClassifier(DefaultAWSRules()) }
+// The classifier is shared and immutable.
+func DefaultClassifier() *AWSClassifier { return defaultClassifier }
+
+var defaultClassifier = NewAWSClassifier(DefaultAWSRules())
 
 // Codes returns the error codes the classifier retries, sorted. Telemetry
 // reports these codes by name in metrics.

@@ -67,10 +67,14 @@ func defaultConfig() config {
 			random:  globalRandom{},
 		},
 		clock:    RealClock{},
-		rules:    DefaultAWSRules(),
+		rules:    defaultRules,
 		spanName: DefaultSpanName,
 	}
 }
+
+// defaultRules are the default classifier's rules. New and the options
+// never modify their slices: they replace them.
+var defaultRules = DefaultAWSRules()
 
 // globalRandom draws from math/rand/v2's global source, which is safe for
 // concurrent use.

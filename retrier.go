@@ -56,13 +56,16 @@ func New(opts ...Option) (*Retrier, error) {
 		}
 	}
 	classifier := c.classifier
-	if classifier == nil {
+	switch {
+	case classifier != nil && len(c.codeOptions) > 0:
+		return nil, optionError("WithClassifier", "...", c.codeOptions[0]+
+			" configures the default classifier and has no effect with WithClassifier")
+	case classifier == nil && len(c.codeOptions) > 0:
 		rules := c.rules
 		rules.Codes = slices.Concat(rules.Codes, c.addedCodes)
 		classifier = NewAWSClassifier(rules)
-	} else if len(c.codeOptions) > 0 {
-		return nil, optionError("WithClassifier", "...", c.codeOptions[0]+
-			" configures the default classifier and has no effect with WithClassifier")
+	case classifier == nil:
+		classifier = defaultClassifier
 	}
 	t, err := newTelemetry(&c, classifier)
 	if err != nil {

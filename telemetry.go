@@ -496,6 +496,9 @@ var commonCodeSet = func() map[string]struct{} {
 // extraCodes returns the codes of classifier, if it lists them, that metrics
 // report by name besides commonCodeSet; nil when there are none.
 func extraCodes(classifier Classifier) map[string]struct{} {
+	if classifier == Classifier(defaultClassifier) {
+		return nil // its codes are all in commonCodeSet
+	}
 	lister, ok := classifier.(interface{ Codes() []string })
 	if !ok {
 		return nil
