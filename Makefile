@@ -1,6 +1,6 @@
 # The commands the README names. Every module of the repository is listed
 # here; each has its own go.mod.
-MODULES := . telemetrytest examples
+MODULES := . telemetrytest examples benchmarks
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # A count, not a duration: with a duration, Go 1.26's fuzz coordinator can
@@ -8,15 +8,18 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 300000x
 FUZZ_TARGETS := FuzzOptions FuzzClassify FuzzRetryAfter FuzzNotFoundRule
 
-.PHONY: demo test lint bench fuzz
+.PHONY: demo test lint bench bench-peers fuzz
 
 # Run the demo: no AWS account needed.
 demo:
 	cd examples && go run ./ec2
 
-# Run every test in every module, with the race detector.
+# Run every test in every module, with the race detector; the benchmarks
+# module's in short mode (its simulation at small sizes).
 test:
-	@set -e; for m in $(MODULES); do echo "== go test -race ./... in $$m"; (cd $$m && go test -race ./...); done
+	@set -e; for m in $(MODULES); do \
+		short=; [ $$m = benchmarks ] && short=-short; \
+		echo "== go test -race $$short ./... in $$m"; (cd $$m && go test -race $$short ./...); done
 
 # gofmt, go vet and staticcheck in every module.
 lint:
@@ -35,3 +38,8 @@ bench:
 # Each fuzz target of the root package for FUZZTIME.
 fuzz:
 	@set -e; for f in $(FUZZ_TARGETS); do echo "== $$f for $(FUZZTIME)"; go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) .; done
+
+# The comparison with peer libraries, the test-speed benchmarks and the
+# contention simulation; writes benchmarks/RESULTS.md and docs/contention.png.
+bench-peers:
+	benchmarks/run.sh

@@ -1,0 +1,110 @@
+// Command report writes benchmarks/RESULTS.md and the contention chart from
+// the outputs run.sh collects: the benchmark runs, benchstat's summary of
+// them, and the contention sweep's CSV.
+//
+//	go run ./cmd/report -bench bench.txt -benchstat benchstat.txt \
+//		-contention contention.csv -png ../docs/contention.png \
+//		-chart ../docs/contention.png -out RESULTS.md
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/awsretry/awsretry/benchmarks/contention"
+	"github.com/awsretry/awsretry/benchmarks/report"
+)
+
+func main() {
+	var (
+		benchPath      = flag.String("bench", "", "output of go test -bench (required)")
+		benchstatPath  = flag.String("benchstat", "", "benchstat's summary of the same runs")
+		contentionPath = flag.String("contention", "", "CSV written by TestContention -csv (required)")
+		pngPath        = flag.String("png", "", "write the chart to this PNG file")
+		chartRef       = flag.String("chart", "", "the chart's path as RESULTS.md links it")
+		outPath        = flag.String("out", "RESULTS.md", "the Markdown file to write")
+		machine        = flag.String("machine", runtime.GOARCH, "machine architecture (uname -m)")
+		cpu            = flag.String("cpu", "unknown CPU", "CPU model")
+		cores          = flag.String("cores", strconv.Itoa(runtime.NumCPU()), "number of cores")
+		goVersion      = flag.String("go", runtime.Version(), "Go version")
+		load           = flag.String("load", "", "load average around the benchmarks, as RESULTS.md shows it")
+		date           = flag.String("date", time.Now().UTC().Format("2006-01-02 15:04 MST"), "date of the run")
+		command        = flag.String("command", "benchmarks/run.sh", "the command that made the results")
+		elapsed        = flag.String("elapsed", "", "steps and their durations in seconds: name=secs,name=secs")
+	)
+	flag.Parse()
+	if *benchPath == "" || *contentionPath == "" {
+		flag.Usage()
+		os.Exit(2)
+	}
+
+	f, err := os.Open(*benchPath)
+	if err != nil {
+		log.Fatal(err)
+	}
+	bench, err := report.ParseBench(f)
+	f.Close()
+	if err != nil {
+		log.Fatal(err)
+	}
+	var benchstat []byte
+	if *benchstatPath != "" {
+		if benchstat, err = os.ReadFile(*benchstatPath); err != nil {
+			log.Fatal(err)
+		}
+	}
+	f, err = os.Open(*contentionPath)
+	if err != nil {
+		log.Fatal(err)
+	}
+	points, err := contention.ReadCSV(f)
+	f.Close()
+	if err != nil {
+		log.Fatal(err)
+	}
+	steps, err := parseSteps(*elapsed)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	if *pngPath != "" {
+		if err := report.DrawChart(points, *pngPath); err != nil {
+			log.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	if err := report.Write(&out, report.Input{
+		Machine: *machine, CPU: *cpu, Cores: *cores, GoVersion: *goVersion, Date: *date, Load: *load,
+		Command: *command, Bench: bench, Benchstat: string(benchstat),
+		Contention: points, Chart: *chartRef, Elapsed: steps,
+	}); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(*outPath, out.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// parseSteps reads "name=secs,name=secs".
+func parseSteps(s string) ([]report.Step, error) {
+	var steps []report.Step
+	for _, part := range strings.Split(s, ",") {
+		if part == "" {
+			continue
+		}
+		name, secs, ok := strings.Cut(part, "=")
+		v, err := strconv.ParseFloat(secs, 64)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("report: -elapsed: bad step %q", part)
+		}
+		steps = append(steps, report.Step{Name: name, Duration: time.Duration(v * float64(time.Second))})
+	}
+	return steps, nil
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs every benchmark of issue 6 and writes benchmarks/RESULTS.md and
+# docs/contention.png:
+#   1. BenchmarkOverhead (awsretry against its peers) and BenchmarkTestSpeed,
+#      plus TestSynctestSpeed -speed, COUNT passes, interleaved so that a
+#      slow moment of the machine hits every library alike;
+#   2. benchstat's summary of those runs;
+#   3. the full contention sweep (TestContention -full) in virtual time;
+#   4. the chart and RESULTS.md (cmd/report).
+# The raw outputs are kept in benchmarks/results/.
+#
+# Usage: benchmarks/run.sh    (COUNT=10 BENCHTIME=500ms RUNS=40 by default)
+# The benchmarks share the machine with whatever else runs on it: the load
+# average before and after them is recorded in RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")"
+export PATH="/usr/local/go/bin:$PATH"
+
+COUNT="${COUNT:-10}"
+BENCHTIME="${BENCHTIME:-500ms}"
+RUNS="${RUNS:-40}"
+BENCHSTAT="golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da"
+
+mkdir -p results ../docs
+elapsed=""
+step() { elapsed="${elapsed:+$elapsed,}$1=$2"; }
+
+echo "== building the benchmark binary"
+go test -c -o results/benchmarks.test .
+
+echo "== $COUNT passes of BenchmarkOverhead, BenchmarkTestSpeed and TestSynctestSpeed (-benchtime $BENCHTIME)"
+start=$SECONDS
+load_before="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+: >results/bench.txt
+for pass in $(seq "$COUNT"); do
+	echo "   pass $pass of $COUNT"
+	results/benchmarks.test -test.run '^$' -test.bench 'Overhead|TestSpeed' -test.benchmem \
+		-test.benchtime "$BENCHTIME" >>results/bench.txt
+	results/benchmarks.test -test.run '^TestSynctestSpeed$' -test.benchtime "$BENCHTIME" -speed |
+		grep '^Benchmark' >>results/bench.txt
+done
+step benchmarks $((SECONDS - start))
+load_after="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+
+echo "== benchstat"
+go run "$BENCHSTAT" results/bench.txt >results/benchstat.txt
+
+echo "== contention sweep: 10 to 190 clients, $RUNS runs per point"
+start=$SECONDS
+go test -count 1 -run '^TestContention$' ./contention -args -full -runs "$RUNS" -csv "$PWD/results/contention.csv"
+step simulation $((SECONDS - start))
+
+echo "== chart and RESULTS.md"
+cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)"
+go run ./cmd/report \
+	-bench results/bench.txt -benchstat results/benchstat.txt -contention results/contention.csv \
+	-png ../docs/contention.png -chart ../docs/contention.png -out RESULTS.md \
+	-machine "$(uname -m)" -cpu "${cpu:-unknown CPU}" -cores "$(nproc)" \
+	-load "before the benchmarks $load_before, after $load_after" -go "$(go env GOVERSION)" -date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+	-command "benchmarks/run.sh (COUNT=$COUNT BENCHTIME=$BENCHTIME RUNS=$RUNS)" -elapsed "$elapsed"
+rm -f results/benchmarks.test
+echo "== wrote benchmarks/RESULTS.md, benchmarks/results/ and docs/contention.png"
