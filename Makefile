@@ -1,6 +1,6 @@
 # The commands the README names. Every module of the repository is listed
 # here; each has its own go.mod.
-MODULES := . telemetrytest examples benchmarks
+MODULES := . telemetrytest examples benchmarks e2e
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # A count, not a duration: with a duration, Go 1.26's fuzz coordinator can
@@ -8,7 +8,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 300000x
 FUZZ_TARGETS := FuzzOptions FuzzClassify FuzzRetryAfter FuzzNotFoundRule
 
-.PHONY: demo test lint bench bench-peers fuzz
+.PHONY: demo test lint bench bench-peers fuzz e2e
 
 # Run the demo: no AWS account needed.
 demo:
@@ -43,3 +43,8 @@ fuzz:
 # contention simulation; writes benchmarks/RESULTS.md and docs/contention.png.
 bench-peers:
 	benchmarks/run.sh
+
+# Distributed tracing end to end in a real Jaeger (built from the module
+# proxy), checked through its query API, with a screenshot.
+e2e:
+	e2e/run.sh
