@@ -15,7 +15,7 @@ type Jitter int
 // delay*backoff^(n-1) for the retry after attempt n, capped by WithMaxDelay,
 // and rand(a, b) is uniform in [a, b) drawn from the Retrier's Random.
 const (
-	// JitterNone waits exactly t, as the seed did. The default.
+	// JitterNone waits exactly t, as the Python awsretry did. The default.
 	JitterNone Jitter = iota
 	// JitterFull waits rand(0, t).
 	JitterFull

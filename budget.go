@@ -16,13 +16,16 @@ import (
 // ReasonBudget instead of retrying. A call that succeeds on its first attempt
 // puts back a reward (1 token), and one that succeeds after retries gives back
 // the cost of its last retry; the bucket never holds more than its capacity.
-// So retries flow freely while most calls succeed, and dry up within a few
-// hundred failures when a dependency is down, until successes refill it.
+// So retries flow freely while most calls succeed, and dry up when a
+// dependency is down (the default bucket pays for 100 throttling retries in
+// a row), until successes refill it.
 //
 // The defaults follow aws-sdk-go-v2's standard retryer: 500 tokens, 5 per
 // retry of a throttling error (and of eventual consistency or an
 // unclassified error), 14 per retry of a transient error (its 2026 rule),
 // and a reward of 1. A Budget is safe for concurrent use and lock-free.
+// Make one with NewBudget: the zero Budget has no capacity and charges
+// nothing, so it never refuses a retry.
 type Budget struct {
 	tokens   atomic.Int64
 	capacity int64
@@ -33,12 +36,19 @@ type Budget struct {
 // classCount is the number of Class values.
 const classCount = int(ClassEventualConsistency) + 1
 
-// The default budget parameters, as in aws-sdk-go-v2's standard retryer.
+// The default budget parameters, in tokens, as in aws-sdk-go-v2's standard
+// retryer.
 const (
-	DefaultBudgetCapacity      = 500
-	DefaultBudgetRetryCost     = 5
+	// DefaultBudgetCapacity is the tokens a Budget holds when full: 500.
+	DefaultBudgetCapacity = 500
+	// DefaultBudgetRetryCost is the tokens a retry takes, except of a
+	// transient error: 5.
+	DefaultBudgetRetryCost = 5
+	// DefaultBudgetTransientCost is the tokens a retry of a transient error
+	// takes: 14, as in the SDK's 2026 retry behaviour.
 	DefaultBudgetTransientCost = 14
-	DefaultBudgetReward        = 1
+	// DefaultBudgetReward is the tokens a first-try success puts back: 1.
+	DefaultBudgetReward = 1
 )
 
 // BudgetOption configures a Budget.

@@ -73,9 +73,9 @@ type ClassifierFunc func(err error) Classification
 // Classify returns f(err).
 func (f ClassifierFunc) Classify(err error) Classification { return f(err) }
 
-// seedCodes are the error codes the Python awsretry retried, with their
+// pythonCodes are the error codes the Python awsretry retried, with their
 // class.
-var seedCodes = map[string]Class{
+var pythonCodes = map[string]Class{
 	"RequestLimitExceeded":     ClassThrottle,
 	"Unavailable":              ClassTransient,
 	"ServiceUnavailable":       ClassTransient,
@@ -99,8 +99,8 @@ var sdkTransientCodes = []string{"RequestTimeout", "RequestTimeoutException"}
 
 // codeClasses maps every default retryable code to its class.
 var codeClasses = func() map[string]Class {
-	m := make(map[string]Class, len(seedCodes)+len(sdkThrottleCodes)+len(sdkTransientCodes))
-	for code, class := range seedCodes {
+	m := make(map[string]Class, len(pythonCodes)+len(sdkThrottleCodes)+len(sdkTransientCodes))
+	for code, class := range pythonCodes {
 		m[code] = class
 	}
 	for _, code := range sdkThrottleCodes {
@@ -147,9 +147,14 @@ func DefaultCodes() []string {
 
 // AWSRules configures an AWSClassifier.
 type AWSRules struct {
-	// Codes are the retryable error codes. A code with a known class
-	// (see DefaultCodes) keeps it; any other counts as ClassTransient.
+	// Codes are the retryable error codes. A code's class is the one
+	// Classes gives it; else its default class (see DefaultCodes); else
+	// ClassEventualConsistency if it matches the NotFound pattern, and
+	// ClassTransient otherwise.
 	Codes []string
+	// Classes sets the class of some of Codes, such as ClassThrottle for a
+	// service's own rate-limit code. Optional.
+	Classes map[string]Class
 	// NotFoundRule retries codes matching the Python awsretry's
 	// `^\w+.NotFound`, as ClassEventualConsistency.
 	NotFoundRule bool
@@ -214,8 +219,15 @@ func NewAWSClassifier(rules AWSRules) *AWSClassifier {
 		statuses: slices.Clone(rules.Statuses),
 	}
 	for _, code := range rules.Codes {
-		class, ok := codeClasses[code]
+		class, ok := rules.Classes[code]
 		if !ok {
+			class, ok = codeClasses[code]
+		}
+		switch {
+		case ok && class != ClassNone:
+		case matchesNotFound(code):
+			class = ClassEventualConsistency
+		default:
 			class = ClassTransient
 		}
 		c.codes[code] = class

@@ -112,9 +112,10 @@ func (b *BenbjohnsonClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// BlockUntilSleeps blocks until at least n calls to Sleep (counted since
-// FromBenbjohnson, waits of d <= 0 excluded) have registered their timer with
-// the underlying clock. It returns nil then, or ctx.Err() if ctx ends first.
+// BlockUntilSleeps blocks until at least n calls to Sleep in all (counted
+// since FromBenbjohnson, waits of d <= 0 excluded) have registered their
+// timer with the underlying clock: n is a running total, so a test that
+// advances a Mock once per wait passes 1, 2, 3, ... It returns nil then, or ctx.Err() if ctx ends first.
 // Once it returns nil, advancing a *clock.Mock past the n-th wait's end
 // wakes that sleeper.
 func (b *BenbjohnsonClock) BlockUntilSleeps(ctx context.Context, n int) error {

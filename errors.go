@@ -31,9 +31,11 @@ const (
 )
 
 // RetryError is returned by Do when it stops retrying an error that was
-// retryable: the attempts ran out, the context ended, or the elapsed-time
-// limit was reached. A non-retryable error is returned as it is, never
-// wrapped in a RetryError.
+// retryable (the attempts ran out, the elapsed-time limit or the context's
+// deadline was too close for the next wait, or the Budget could not pay),
+// and when the context ended before an attempt or during a wait, even
+// before the first attempt (Attempts 0, Err nil). A non-retryable error is
+// returned as it is, never wrapped in a RetryError.
 //
 // errors.Is and errors.As see through a RetryError to both the last error
 // returned by the operation and the context's error, so

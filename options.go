@@ -45,7 +45,7 @@ type config struct {
 	budget *Budget
 }
 
-// The seed's defaults.
+// The defaults, those of the Python awsretry.
 const (
 	// DefaultTries is the number of attempts: the Python awsretry's tries=10.
 	DefaultTries = 10
@@ -107,7 +107,8 @@ func WithDelay(d time.Duration) Option {
 }
 
 // WithBackoff sets the multiplier applied to the wait after each retry: a
-// finite m >= 1 (1 keeps the wait constant). Default 1.1. Waits saturate at
+// finite m >= 1 (1 keeps the wait constant). Default 1.1. JitterDecorrelated
+// does not use it (its factor is 3). Waits saturate at
 // WithMaxDelay, or at about 292 years without a cap; they never overflow.
 func WithBackoff(m float64) Option {
 	return optionFunc(func(c *config) error {
@@ -319,7 +320,7 @@ func WithErrorMessages(on bool) Option {
 }
 
 // WithLogger logs each scheduled retry ("awsretry: retrying", level Info,
-// with the attempt, the error type and the delay) and the end of a failed Do
+// with the attempt, the error type, the class and the delay) and the end of a failed Do
 // call ("awsretry: giving up", level Warn, or Info for a non-retryable
 // error, with the outcome, the attempts and the error type). Off by default.
 func WithLogger(l *slog.Logger) Option {
@@ -339,7 +340,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithOnRetry(hook func(ctx context.Context, a Attempt)) Option {
 	return optionFunc(func(c *config) error {
 		if hook == nil {
-			return optionError("WithOnRetry", "nil", "hook must not be nil")
+			return optionError("WithOnRetry", "<nil>", "hook must not be nil")
 		}
 		c.onRetry = hook
 		return nil
@@ -352,7 +353,7 @@ func WithOnRetry(hook func(ctx context.Context, a Attempt)) Option {
 func WithBudget(b *Budget) Option {
 	return optionFunc(func(c *config) error {
 		if b == nil {
-			return optionError("WithBudget", "nil", "budget must not be nil")
+			return optionError("WithBudget", "<nil>", "budget must not be nil")
 		}
 		c.budget = b
 		return nil

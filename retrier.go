@@ -23,13 +23,15 @@ package awsretry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 )
 
 // Retrier calls an operation until it succeeds, fails with an error that is
-// not retryable, or a limit is reached. Make one with New or MustNew. A
-// Retrier is immutable and safe for concurrent use by many goroutines.
+// not retryable, or a limit is reached. Make one with New or MustNew; the
+// zero Retrier is not usable. A Retrier is immutable and safe for concurrent
+// use by many goroutines.
 type Retrier struct {
 	tries      int
 	schedule   schedule
@@ -58,8 +60,8 @@ func New(opts ...Option) (*Retrier, error) {
 	classifier := c.classifier
 	switch {
 	case classifier != nil && len(c.codeOptions) > 0:
-		return nil, optionError("WithClassifier", "...", c.codeOptions[0]+
-			" configures the default classifier and has no effect with WithClassifier")
+		return nil, fmt.Errorf("awsretry: New: WithClassifier cannot be combined with %s, which configures the default classifier",
+			c.codeOptions[0])
 	case classifier == nil && len(c.codeOptions) > 0:
 		rules := c.rules
 		rules.Codes = slices.Concat(rules.Codes, c.addedCodes)
@@ -109,11 +111,11 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error 
 	ctx, obs := r.telemetry.start(ctx)
 	defer obs.endIfPanicking(ctx)
 	var (
-		start    time.Time
-		lastErr  error
-		wait     time.Duration // the previous wait, for decorrelated jitter
-		lastCost int64         // tokens the last retry took from the budget
-		timer    *time.Timer   // the real clock's timer, reused by every wait of this call
+		start     time.Time
+		lastErr   error
+		scheduled time.Duration // the schedule's previous wait, for decorrelated jitter
+		lastCost  int64         // tokens the last retry took from the budget
+		timer     *time.Timer   // the real clock's timer, reused by every wait of this call
 	)
 	if r.maxElapsed > 0 {
 		start = r.clock.Now()
@@ -140,7 +142,11 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error 
 		if attempt >= r.tries {
 			return obs.gaveUp(ctx, a, &RetryError{Reason: ReasonExhausted, Attempts: attempt, Err: err})
 		}
-		wait = r.nextWait(attempt, wait, a.Classification)
+		if ctx.Err() != nil { // it ended during the attempt: no retry to schedule
+			return obs.gaveUp(ctx, a, canceled(ctx, attempt, err))
+		}
+		scheduled = r.schedule.wait(attempt, scheduled)
+		wait := r.honourHint(scheduled, a.Classification.RetryAfter)
 		if reason := r.limitBefore(ctx, start, wait); reason != "" {
 			rerr := &RetryError{Reason: reason, Attempts: attempt, Err: err}
 			if reason == ReasonDeadline {
@@ -172,14 +178,14 @@ func (r *Retrier) sleep(ctx context.Context, d time.Duration, timer **time.Timer
 	return sleepOn(ctx, d, timer)
 }
 
-// nextWait returns the wait after failed attempt n: the schedule's, moved
-// towards the server's hint within [wait, wait+5s], capped.
-func (r *Retrier) nextWait(n int, prev time.Duration, c Classification) time.Duration {
-	wait := r.schedule.wait(n, prev)
-	if c.RetryAfter > 0 {
-		wait = r.schedule.capped(withHint(wait, c.RetryAfter))
+// honourHint moves the schedule's wait towards the server's hint, within
+// [wait, wait+5s], and caps it. The schedule itself never sees the hint, so
+// a hint cannot compound through decorrelated jitter.
+func (r *Retrier) honourHint(wait, hint time.Duration) time.Duration {
+	if hint <= 0 {
+		return wait
 	}
-	return wait
+	return r.schedule.capped(withHint(wait, hint))
 }
 
 // limitBefore returns the reason not to wait d before the next attempt, if
@@ -198,8 +204,11 @@ func (r *Retrier) limitBefore(ctx context.Context, start time.Time, d time.Durat
 }
 
 func isRealClock(c Clock) bool {
-	_, ok := c.(RealClock)
-	return ok
+	switch c.(type) {
+	case RealClock, *RealClock:
+		return true
+	}
+	return false
 }
 
 // canceled builds the RetryError for a context that ended.

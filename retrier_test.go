@@ -640,3 +640,79 @@ func TestRetryableStatusOption(t *testing.T) {
 		t.Errorf("New = %v, want an error naming WithRetryableStatus(1000)", err)
 	}
 }
+
+// TestContextEndingDuringAnAttemptSchedulesNoRetry: the operation notices
+// the cancellation and returns a retryable error; Do must not announce,
+// charge or record a retry it will not make.
+func TestContextEndingDuringAnAttemptSchedulesNoRetry(t *testing.T) {
+	for name, clk := range map[string]awsretry.Clock{"fake": awsretrytest.NewClock(), "real": awsretry.RealClock{}} {
+		ctx, cancel := context.WithCancel(context.Background())
+		b := awsretry.MustNewBudget()
+		hooked := 0
+		r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithBudget(b),
+			awsretry.WithOnRetry(func(context.Context, awsretry.Attempt) { hooked++ }))
+		err := r.Do(ctx, func(context.Context) error {
+			cancel()
+			return apiError("RequestLimitExceeded", 503)
+		})
+		var rerr *awsretry.RetryError
+		if !errors.As(err, &rerr) || rerr.Reason != awsretry.ReasonCanceled || rerr.Attempts != 1 || !errors.Is(err, context.Canceled) {
+			t.Errorf("%s clock: Do = %v, want canceled after 1 attempt", name, err)
+		}
+		if hooked != 0 || b.Tokens() != b.Capacity() {
+			t.Errorf("%s clock: hook called %d times, %d tokens; want no retry announced or paid for", name, hooked, b.Tokens())
+		}
+	}
+}
+
+// TestHintDoesNotCompoundThroughDecorrelatedJitter: a long server hint
+// stretches one wait by at most 5s; the next waits follow the schedule.
+func TestHintDoesNotCompoundThroughDecorrelatedJitter(t *testing.T) {
+	clk := awsretrytest.NewClock()
+	calls := 0
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithDelay(time.Second), awsretry.WithTries(5),
+		awsretry.WithJitter(awsretry.JitterDecorrelated), awsretry.WithRandom(fixedRandom(0.5)))
+	_ = r.Do(context.Background(), func(context.Context) error {
+		calls++
+		if calls == 1 {
+			return hinted("Retry-After", "3600")
+		}
+		return apiError("SlowDown", 503)
+	})
+	// Schedule: 2s, 3.5s, 5.75s, 9.125s; the hint stretches the first to 2s+5s.
+	want := []time.Duration{7 * time.Second, 3500 * time.Millisecond, 5750 * time.Millisecond, 9125 * time.Millisecond}
+	if got := clk.Sleeps(); !equalDurations(got, want) {
+		t.Errorf("waits = %v, want %v", got, want)
+	}
+}
+
+func TestPointerToRealClockIsTheRealClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		err := awsretry.MustNew(awsretry.WithClock(&awsretry.RealClock{})).Do(ctx, func(context.Context) error {
+			return apiError("InternalError", 500)
+		})
+		var rerr *awsretry.RetryError
+		if !errors.As(err, &rerr) || rerr.Reason != awsretry.ReasonDeadline {
+			t.Errorf("Do = %v, want reason deadline with *RealClock too", err)
+		}
+	})
+}
+
+func TestClassOfListedCodes(t *testing.T) {
+	c := awsretry.NewAWSClassifier(awsretry.AWSRules{
+		Codes:   []string{"InvalidInstanceID.NotFound", "ConcurrentTagAccess", "Busy", "SlowDown"},
+		Classes: map[string]awsretry.Class{"Busy": awsretry.ClassThrottle},
+	})
+	for code, want := range map[string]awsretry.Class{
+		"InvalidInstanceID.NotFound": awsretry.ClassEventualConsistency, // the NotFound pattern
+		"ConcurrentTagAccess":        awsretry.ClassTransient,
+		"Busy":                       awsretry.ClassThrottle, // from Classes
+		"SlowDown":                   awsretry.ClassThrottle, // its default class
+	} {
+		if got := c.Classify(apiError(code, 400)); !got.Retryable || got.Class != want {
+			t.Errorf("%s: %+v, want retryable as %v", code, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package awsretry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -71,7 +73,8 @@ const (
 	// events whose error carried one; DelayKey holds the wait chosen.
 	RetryAfterKey = attribute.Key("awsretry.retry_after_seconds")
 	// StopReasonKey says why a retryable error was not retried, on its
-	// attempt event: exhausted, elapsed, deadline or budget.
+	// attempt event: exhausted, elapsed, deadline, budget, or canceled
+	// (the context ended during the attempt).
 	StopReasonKey = attribute.Key("awsretry.stop_reason")
 )
 
@@ -127,9 +130,11 @@ type telemetry struct {
 	tracer         trace.Tracer // for tracerProvider; nil if it is a no-op
 	globalTracer   atomic.Pointer[providerTracer]
 
-	attempts metric.Int64Counter
-	delays   metric.Float64Histogram
-	calls    metric.Int64Counter
+	// instruments are those of the provider given with WithMeterProvider;
+	// nil means the global provider's, looked up on each Do like the
+	// tracer.
+	instruments       *instruments
+	globalInstruments atomic.Pointer[providerInstruments]
 
 	extraCodes map[string]struct{} // codes metrics report by name besides commonCodeSet
 	messages   bool                // record error messages
@@ -139,9 +144,23 @@ type telemetry struct {
 
 // providerTracer caches the tracer of a global TracerProvider.
 type providerTracer struct {
-	provider   trace.TracerProvider
-	comparable bool         // provider's type supports ==
-	tracer     trace.Tracer // nil when provider records nothing
+	provider trace.TracerProvider
+	tracer   trace.Tracer // nil when provider records nothing
+}
+
+// providerInstruments caches the instruments of a global MeterProvider.
+type providerInstruments struct {
+	provider metric.MeterProvider
+	*instruments
+}
+
+// cacheable reports whether a provider can be remembered and compared with
+// ==: pointers (the SDK's providers, OpenTelemetry's global placeholder)
+// and empty structs (the no-op providers). Other types could hold values
+// that == panics on, so they are looked up afresh on each call.
+func cacheable(provider any) bool {
+	t := reflect.TypeOf(provider)
+	return t.Kind() == reflect.Pointer || t.Kind() == reflect.Struct && t.NumField() == 0
 }
 
 var spanStartOptions = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
@@ -150,23 +169,15 @@ var spanStartOptions = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKind
 // the 5 ms waits of fast retry loops to the minutes of long backoffs.
 var delayBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120, 300, 600}
 
-// instruments are the metric instruments of one MeterProvider, shared by
-// every Retrier that uses it.
+// instruments are the metric instruments a Retrier made from one
+// MeterProvider.
 type instruments struct {
 	attempts metric.Int64Counter
 	delays   metric.Float64Histogram
 	calls    metric.Int64Counter
 }
 
-var instrumentsByProvider sync.Map // metric.MeterProvider -> *instruments
-
 func newInstruments(mp metric.MeterProvider) (*instruments, error) {
-	comparable := reflect.TypeOf(mp).Comparable()
-	if comparable {
-		if in, ok := instrumentsByProvider.Load(mp); ok {
-			return in.(*instruments), nil
-		}
-	}
 	meter := mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version), metric.WithSchemaURL(semconv.SchemaURL))
 	var in instruments
 	var err error
@@ -183,29 +194,18 @@ func newInstruments(mp metric.MeterProvider) (*instruments, error) {
 		metric.WithDescription("Calls of awsretry's Do, by final outcome and error type.")); err != nil {
 		return nil, err
 	}
-	if comparable {
-		got, _ := instrumentsByProvider.LoadOrStore(mp, &in)
-		return got.(*instruments), nil
-	}
 	return &in, nil
 }
 
+// noopInstruments record nothing; they stand in when a global provider
+// fails to make instruments.
+var noopInstruments, _ = newInstruments(metricnoop.NewMeterProvider())
+
 // newTelemetry builds the telemetry of a Retrier from its configuration.
 func newTelemetry(c *config, classifier Classifier) (*telemetry, error) {
-	mp := c.meterProvider
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	in, err := newInstruments(mp)
-	if err != nil {
-		return nil, err
-	}
 	t := &telemetry{
 		spanName:       c.spanName,
 		tracerProvider: c.tracerProvider,
-		attempts:       in.attempts,
-		delays:         in.delays,
-		calls:          in.calls,
 		extraCodes:     extraCodes(classifier),
 		messages:       c.errorMessages,
 		logger:         c.logger,
@@ -214,7 +214,34 @@ func newTelemetry(c *config, classifier Classifier) (*telemetry, error) {
 	if t.tracerProvider != nil {
 		t.tracer = tracerOf(t.tracerProvider)
 	}
+	if c.meterProvider != nil {
+		in, err := newInstruments(c.meterProvider)
+		if err != nil {
+			return nil, fmt.Errorf("awsretry: WithMeterProvider: %w", err)
+		}
+		t.instruments = in
+	}
 	return t, nil
+}
+
+// currentInstruments returns the instruments to use for one Do call.
+func (t *telemetry) currentInstruments() *instruments {
+	if t.instruments != nil {
+		return t.instruments
+	}
+	mp := otel.GetMeterProvider()
+	if cached := t.globalInstruments.Load(); cached != nil && cached.provider == mp {
+		return cached.instruments
+	}
+	in, err := newInstruments(mp)
+	if err != nil {
+		otel.Handle(err)
+		in = noopInstruments
+	}
+	if cacheable(mp) {
+		t.globalInstruments.Store(&providerInstruments{provider: mp, instruments: in})
+	}
+	return in
 }
 
 // tracerOf returns the awsretry tracer of tp, or nil when tp records
@@ -248,19 +275,21 @@ func (t *telemetry) currentTracer() trace.Tracer {
 		return t.tracer
 	}
 	tp := otel.GetTracerProvider()
-	// == on interfaces panics only when both hold the same type and that
-	// type is not comparable; such providers are never cached.
-	if cached := t.globalTracer.Load(); cached != nil && cached.comparable && cached.provider == tp {
+	// Only cacheable providers are stored, so == cannot panic here.
+	if cached := t.globalTracer.Load(); cached != nil && cached.provider == tp {
 		return cached.tracer
 	}
-	pt := &providerTracer{provider: tp, comparable: reflect.TypeOf(tp).Comparable(), tracer: tracerOf(tp)}
-	t.globalTracer.Store(pt)
-	return pt.tracer
+	tracer := tracerOf(tp)
+	if cacheable(tp) {
+		t.globalTracer.Store(&providerTracer{provider: tp, tracer: tracer})
+	}
+	return tracer
 }
 
 // callTelemetry records one Do call. It lives on Do's stack.
 type callTelemetry struct {
 	t        *telemetry
+	in       *instruments
 	span     trace.Span // nil when tracing is off
 	attempts int        // the attempt under way
 	ended    bool       // the call's end was recorded
@@ -269,7 +298,7 @@ type callTelemetry struct {
 // start begins recording a Do call: it starts the span (a child of ctx's
 // span) and returns the context fn is to receive.
 func (t *telemetry) start(ctx context.Context) (context.Context, callTelemetry) {
-	c := callTelemetry{t: t}
+	c := callTelemetry{t: t, in: t.currentInstruments()}
 	if tracer := t.currentTracer(); tracer != nil {
 		ctx, c.span = tracer.Start(ctx, t.spanName, spanStartOptions...)
 	}
@@ -286,12 +315,12 @@ func (c *callTelemetry) succeeded(ctx context.Context, attempt int) {
 		}
 		c.span.End()
 	}
-	t := c.t
-	if t.attempts.Enabled(ctx) {
-		t.attempts.Add(ctx, 1, metricAttributes(attemptSucceeded, ""))
+	in := c.in
+	if in.attempts.Enabled(ctx) {
+		in.attempts.Add(ctx, 1, metricAttributes(attemptSucceeded, ""))
 	}
-	if t.calls.Enabled(ctx) {
-		t.calls.Add(ctx, 1, metricAttributes(callSucceeded, ""))
+	if in.calls.Enabled(ctx) {
+		in.calls.Add(ctx, 1, metricAttributes(callSucceeded, ""))
 	}
 }
 
@@ -299,11 +328,11 @@ func (c *callTelemetry) succeeded(ctx context.Context, attempt int) {
 // and calls the user's hook.
 func (c *callTelemetry) retrying(ctx context.Context, a Attempt) {
 	c.attemptEvent(a, true, "")
-	t := c.t
-	if t.attempts.Enabled(ctx) || t.delays.Enabled(ctx) {
+	t, in := c.t, c.in
+	if in.attempts.Enabled(ctx) || in.delays.Enabled(ctx) {
 		errType := t.metricErrorType(a.Err, a.Classification)
-		t.attempts.Add(ctx, 1, metricAttributes(attemptRetried, errType))
-		t.delays.Record(ctx, a.Delay.Seconds(), metricAttributes("", errType))
+		in.attempts.Add(ctx, 1, metricAttributes(attemptRetried, errType))
+		in.delays.Record(ctx, a.Delay.Seconds(), metricAttributes("", errType))
 	}
 	if t.logger != nil {
 		t.log(ctx, slog.LevelInfo, "awsretry: retrying", a.Err,
@@ -350,11 +379,16 @@ func (c *callTelemetry) stopped(ctx context.Context, last Attempt, o outcome, er
 		}
 		c.span.End()
 	}
-	if last.Number > 0 && t.attempts.Enabled(ctx) {
-		t.attempts.Add(ctx, 1, metricAttributes(attemptNotRetried, t.metricErrorType(last.Err, last.Classification)))
-	}
-	if t.calls.Enabled(ctx) {
-		t.calls.Add(ctx, 1, metricAttributes(o, t.metricErrorType(last.Err, last.Classification)))
+	in := c.in
+	attemptsOn, callsOn := last.Number > 0 && in.attempts.Enabled(ctx), in.calls.Enabled(ctx)
+	if attemptsOn || callsOn {
+		metricType := t.metricErrorType(last.Err, last.Classification)
+		if attemptsOn {
+			in.attempts.Add(ctx, 1, metricAttributes(attemptNotRetried, metricType))
+		}
+		if callsOn {
+			in.calls.Add(ctx, 1, metricAttributes(o, metricType))
+		}
 	}
 	if t.logger != nil {
 		level := slog.LevelWarn
@@ -383,8 +417,8 @@ func (c *callTelemetry) endIfPanicking(ctx context.Context) {
 		}
 		c.span.End()
 	}
-	if c.t.calls.Enabled(ctx) {
-		c.t.calls.Add(ctx, 1, metricAttributes(callPanicked, ""))
+	if c.in.calls.Enabled(ctx) {
+		c.in.calls.Add(ctx, 1, metricAttributes(callPanicked, ""))
 	}
 }
 
@@ -443,13 +477,11 @@ func errorType(err error, c Classification) string {
 	if c.Code != "" {
 		return truncate(c.Code, maxCodeLen)
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		return otherErrorType
-	case errors.Is(err, context.Canceled):
-		return context.Canceled.Error()
-	case errors.Is(err, context.DeadlineExceeded):
-		return context.DeadlineExceeded.Error()
+	}
+	if t, ok := contextErrorType(err); ok {
+		return t
 	}
 	return truncate(reflect.TypeOf(err).String(), maxCodeLen)
 }
@@ -465,14 +497,22 @@ func (t *telemetry) metricErrorType(err error, c Classification) string {
 		return c.Code
 	}
 	if c.Code == "" && err != nil {
-		switch {
-		case errors.Is(err, context.Canceled):
-			return context.Canceled.Error()
-		case errors.Is(err, context.DeadlineExceeded):
-			return context.DeadlineExceeded.Error()
+		if t, ok := contextErrorType(err); ok {
+			return t
 		}
 	}
 	return otherErrorType
+}
+
+// contextErrorType is the error type of context errors, wrapped or not.
+func contextErrorType(err error) (string, bool) {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return context.Canceled.Error(), true
+	case errors.Is(err, context.DeadlineExceeded):
+		return context.DeadlineExceeded.Error(), true
+	}
+	return "", false
 }
 
 // notFoundCodes are frequent eventual-consistency codes, reported by name

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -42,4 +44,30 @@ func TestTelemetryOffKeepsTheCallersSpanContext(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// oddMeterProvider is a comparable struct holding a value == cannot
+// compare; awsretry must neither hash nor compare it.
+type oddMeterProvider struct {
+	metric.MeterProvider
+	tags any
+}
+
+type oddTracerProvider struct {
+	trace.TracerProvider
+	tags any
+}
+
+func TestProvidersOfAnyTypeAreSafe(t *testing.T) {
+	mp := oddMeterProvider{MeterProvider: metricnoop.NewMeterProvider(), tags: []string{"x"}}
+	tp := oddTracerProvider{TracerProvider: noop.NewTracerProvider(), tags: map[string]int{}}
+	r, err := awsretry.New(awsretry.WithMeterProvider(mp), awsretry.WithTracerProvider(tp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := r.Do(context.Background(), func(context.Context) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

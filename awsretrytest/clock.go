@@ -21,11 +21,14 @@ import (
 	"time"
 )
 
-// Epoch is the time at which every fake Clock starts.
+// Epoch is the time at which every fake Clock starts. Tests compare with
+// it; none may change it.
 var Epoch = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 // Clock is a fake awsretry.Clock. It is safe for concurrent use. Its time
-// moves only in Sleep (NewClock) or in Advance (both kinds).
+// moves only in Sleep (NewClock) or in Advance (both kinds). Make one with
+// NewClock or NewManualClock: the zero Clock behaves as NewClock's but
+// starts at the zero time.
 type Clock struct {
 	manual bool
 
