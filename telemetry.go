@@ -128,19 +128,24 @@ type telemetry struct {
 	// after New is used.
 	tracerProvider trace.TracerProvider
 	tracer         trace.Tracer // for tracerProvider; nil if it is a no-op
-	globalTracer   atomic.Pointer[providerTracer]
 
 	// instruments are those of the provider given with WithMeterProvider;
 	// nil means the global provider's, looked up on each Do like the
 	// tracer.
-	instruments       *instruments
-	globalInstruments atomic.Pointer[providerInstruments]
+	instruments *instruments
 
 	extraCodes map[string]struct{} // codes metrics report by name besides commonCodeSet
 	messages   bool                // record error messages
 	logger     *slog.Logger
 	onRetry    func(context.Context, Attempt)
 }
+
+// The tracer and the instruments of the global providers, shared by every
+// Retrier that uses the globals, and replaced when the globals change.
+var (
+	globalTracer      atomic.Pointer[providerTracer]
+	globalInstruments atomic.Pointer[providerInstruments]
+)
 
 // providerTracer caches the tracer of a global TracerProvider.
 type providerTracer struct {
@@ -230,7 +235,7 @@ func (t *telemetry) currentInstruments() *instruments {
 		return t.instruments
 	}
 	mp := otel.GetMeterProvider()
-	if cached := t.globalInstruments.Load(); cached != nil && cached.provider == mp {
+	if cached := globalInstruments.Load(); cached != nil && cached.provider == mp {
 		return cached.instruments
 	}
 	in, err := newInstruments(mp)
@@ -239,7 +244,7 @@ func (t *telemetry) currentInstruments() *instruments {
 		in = noopInstruments
 	}
 	if cacheable(mp) {
-		t.globalInstruments.Store(&providerInstruments{provider: mp, instruments: in})
+		globalInstruments.Store(&providerInstruments{provider: mp, instruments: in})
 	}
 	return in
 }
@@ -276,12 +281,12 @@ func (t *telemetry) currentTracer() trace.Tracer {
 	}
 	tp := otel.GetTracerProvider()
 	// Only cacheable providers are stored, so == cannot panic here.
-	if cached := t.globalTracer.Load(); cached != nil && cached.provider == tp {
+	if cached := globalTracer.Load(); cached != nil && cached.provider == tp {
 		return cached.tracer
 	}
 	tracer := tracerOf(tp)
 	if cacheable(tp) {
-		t.globalTracer.Store(&providerTracer{provider: tp, tracer: tracer})
+		globalTracer.Store(&providerTracer{provider: tp, tracer: tracer})
 	}
 	return tracer
 }
