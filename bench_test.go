@@ -54,28 +54,18 @@ func BenchmarkClassify(b *testing.B) {
 // BenchmarkDoThreeAttempts: two throttling errors, then success, with the
 // global no-op providers and zero waits: the loop's cost on failures.
 func BenchmarkDoThreeAttempts(b *testing.B) {
-	r := awsretry.MustNew(awsretry.WithDelay(0), awsretry.WithClock(awsretrytest.NewClock()))
-	ctx := context.Background()
-	throttled := apiError("RequestLimitExceeded", 503)
-	b.ReportAllocs()
-	for b.Loop() {
-		calls := 0
-		if err := r.Do(ctx, func(context.Context) error {
-			calls++
-			if calls < 3 {
-				return throttled
-			}
-			return nil
-		}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchmarkThrottledTwice(b, awsretry.MustNew(awsretry.WithDelay(0), awsretry.WithClock(awsretrytest.NewClock())))
 }
 
 // BenchmarkDoThreeAttemptsRealClock: two throttling errors, then success,
 // with real waits of 1ns: the real clock's cost per wait.
 func BenchmarkDoThreeAttemptsRealClock(b *testing.B) {
-	r := awsretry.MustNew(awsretry.WithDelay(time.Nanosecond), awsretry.WithBackoff(1))
+	benchmarkThrottledTwice(b, awsretry.MustNew(awsretry.WithDelay(time.Nanosecond), awsretry.WithBackoff(1)))
+}
+
+// benchmarkThrottledTwice runs calls through r that are throttled twice,
+// then succeed.
+func benchmarkThrottledTwice(b *testing.B, r *awsretry.Retrier) {
 	ctx := context.Background()
 	throttled := apiError("RequestLimitExceeded", 503)
 	b.ReportAllocs()

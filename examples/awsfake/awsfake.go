@@ -151,10 +151,7 @@ func (h *Handler) answer(w http.ResponseWriter, op string) (Reply, string, bool)
 func (h *Handler) ec2(w http.ResponseWriter, action string) {
 	reply, id, failed := h.answer(w, "ec2:"+action)
 	if failed {
-		if reply.Body != "" {
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(reply.Status)
-			io.WriteString(w, reply.Body)
+		if writeBody(w, reply) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
@@ -185,13 +182,12 @@ func (h *Handler) ec2(w http.ResponseWriter, action string) {
 func (h *Handler) dynamodb(w http.ResponseWriter, operation string) {
 	reply, id, failed := h.answer(w, "dynamodb:"+operation)
 	w.Header().Set("X-Amzn-Requestid", id)
+	if failed && writeBody(w, reply) {
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	if failed {
 		w.WriteHeader(reply.Status)
-		if reply.Body != "" {
-			io.WriteString(w, reply.Body)
-			return
-		}
 		_ = json.NewEncoder(w).Encode(map[string]string{
 			"__type":  "com.amazonaws.dynamodb.v20120810#" + reply.Code,
 			"message": reply.Message,
@@ -215,10 +211,7 @@ func (h *Handler) s3(w http.ResponseWriter, method string) {
 	w.Header().Set("X-Amz-Request-Id", id)
 	w.Header().Set("X-Amz-Id-2", "host-"+id)
 	if failed {
-		if reply.Body != "" {
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(reply.Status)
-			io.WriteString(w, reply.Body)
+		if writeBody(w, reply) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/xml")
@@ -234,6 +227,18 @@ func (h *Handler) s3(w http.ResponseWriter, method string) {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "hello from awsfake\n")
 	}
+}
+
+// writeBody writes a reply's raw body, a proxy's page in place of an AWS
+// error document, and reports whether it had one.
+func writeBody(w http.ResponseWriter, reply Reply) bool {
+	if reply.Body == "" {
+		return false
+	}
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(reply.Status)
+	io.WriteString(w, reply.Body)
+	return true
 }
 
 func escape(s string) string {
