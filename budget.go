@@ -22,8 +22,8 @@ import (
 //
 // The defaults follow aws-sdk-go-v2's standard retryer: 500 tokens, 5 per
 // retry of a throttling error (and of eventual consistency or an
-// unclassified error), 14 per retry of a transient error (its 2026 rule),
-// and a reward of 1. A Budget is safe for concurrent use and lock-free.
+// unclassified error), 14 per retry of a transient error, a connection
+// failure or a timeout (its 2026 rule), and a reward of 1. A Budget is safe for concurrent use and lock-free.
 // Make one with NewBudget: the zero Budget has no capacity and charges
 // nothing, so it never refuses a retry.
 type Budget struct {
@@ -34,7 +34,7 @@ type Budget struct {
 }
 
 // classCount is the number of Class values.
-const classCount = int(ClassEventualConsistency) + 1
+const classCount = int(ClassTimeout) + 1
 
 // The default budget parameters, in tokens, as in aws-sdk-go-v2's standard
 // retryer.
@@ -44,8 +44,9 @@ const (
 	// DefaultBudgetRetryCost is the tokens a retry takes, except of a
 	// transient error: 5.
 	DefaultBudgetRetryCost = 5
-	// DefaultBudgetTransientCost is the tokens a retry of a transient error
-	// takes: 14, as in the SDK's 2026 retry behaviour.
+	// DefaultBudgetTransientCost is the tokens a retry of a transient error,
+	// a connection failure or a timeout takes: 14, as in the SDK's 2026
+	// retry behaviour.
 	DefaultBudgetTransientCost = 14
 	// DefaultBudgetReward is the tokens a first-try success puts back: 1.
 	DefaultBudgetReward = 1
@@ -73,11 +74,11 @@ func BudgetCapacity(n int) BudgetOption {
 }
 
 // BudgetCost sets the tokens a retry of an error of class c takes: cost >= 0
-// (0 makes that class free). Defaults: 14 for ClassTransient, 5 for the
-// others.
+// (0 makes that class free). Defaults: 14 for ClassTransient,
+// ClassConnection and ClassTimeout, 5 for the others.
 func BudgetCost(c Class, cost int) BudgetOption {
 	return budgetOptionFunc(func(b *Budget) error {
-		if c < ClassNone || c > ClassEventualConsistency {
+		if c < ClassNone || int(c) >= classCount {
 			return optionError("BudgetCost", c, "unknown class")
 		}
 		if cost < 0 {
@@ -108,6 +109,8 @@ func NewBudget(opts ...BudgetOption) (*Budget, error) {
 		b.costs[c] = DefaultBudgetRetryCost
 	}
 	b.costs[ClassTransient] = DefaultBudgetTransientCost
+	b.costs[ClassConnection] = DefaultBudgetTransientCost
+	b.costs[ClassTimeout] = DefaultBudgetTransientCost
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, fmt.Errorf("awsretry: NewBudget: nil BudgetOption")

@@ -1,14 +1,12 @@
 package awsretry
 
 import (
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // Classification is a Classifier's verdict on one error.
@@ -43,9 +41,17 @@ const (
 	// ClassEventualConsistency: a resource just created or changed is not
 	// visible yet (the NotFound rule: InvalidInstanceID.NotFound, ...).
 	ClassEventualConsistency
+	// ClassConnection: the request could not be sent or its response not
+	// read: a connection reset, refused or closed mid-body, a failed dial
+	// or DNS lookup.
+	ClassConnection
+	// ClassTimeout: the attempt ran out of time: it overran the
+	// WithAttemptTimeout deadline, or the network reported a timeout.
+	ClassTimeout
 )
 
-// String returns "none", "throttle", "transient" or "eventual_consistency".
+// String returns "none", "throttle", "transient", "eventual_consistency",
+// "connection" or "timeout".
 func (c Class) String() string {
 	switch c {
 	case ClassNone:
@@ -56,6 +62,10 @@ func (c Class) String() string {
 		return "transient"
 	case ClassEventualConsistency:
 		return "eventual_consistency"
+	case ClassConnection:
+		return "connection"
+	case ClassTimeout:
+		return "timeout"
 	}
 	return "Class(" + strconv.Itoa(int(c)) + ")"
 }
@@ -171,19 +181,38 @@ func DefaultAWSRules() AWSRules {
 }
 
 // AWSClassifier classifies the errors of aws-sdk-go-v2 and other smithy-go
-// clients. It finds the error code as errors.As(err, &apiErr) with a
-// smithy.APIError would, so it sees through the SDK's wrapping
-// (*smithy.OperationError, the retryer's and the HTTP layer's errors), and
-// the HTTP response through smithy-go's response error.
+// clients. It reads an error's chain as errors.As would, so it sees through
+// the SDK's wrapping (*smithy.OperationError, the retryer's and the HTTP
+// layer's errors), and decides in this order, the first verdict winning:
 //
-// An error is retryable when its code is one of the rules' codes; or when
-// the NotFound rule is on and the code matches it; or when it carries an HTTP
-// status of the rules' and no known code (a 502 from a load balancer has no
-// AWS error document, for instance). Other errors are not retryable: client
-// faults (AccessDenied, ValidationException, NoSuchKey, other 4xx), and
-// errors without an HTTP response or code (network errors, context errors,
-// the caller's own errors). HTTP 429 is retried only through its code
-// (TooManyRequestsException, Throttling, ...), as in aws-sdk-go-v2.
+//  1. Canceled: an error that says CanceledError() (the SDK's, when the
+//     request's context ended) or a context error anywhere in the chain is
+//     not retryable. (Do retries an attempt that overran its own
+//     WithAttemptTimeout; the caller's context is never retried.)
+//  2. The error's own verdict: the first RetryableError() bool in the chain
+//     wins, true or false, as in aws-sdk-go-v2. The SDK's clock-skew
+//     wrapper says true; so do Retryable and RetryableAs, and Permanent
+//     says false.
+//  3. The AWS error code: one of the rules' codes, or, with the NotFound
+//     rule on, a code matching it. A known client fault (AccessDenied,
+//     ValidationException, NoSuchKey, ...) is never retried, whatever the
+//     status.
+//  4. The HTTP status: one of the rules' statuses (500, 502, 503, 504 by
+//     default) when the error has no known code, as ClassTransient; an HTTP
+//     429 whose error is not a service's modeled type (no code, the SDK's
+//     UnknownError, a generic error with a code the client's model does not
+//     know, a proxy's HTML page) as ClassThrottle, as aws-sdk-go-v2 v1.48.0
+//     does. A modeled error on a 429 is retried only through its code.
+//  5. Transport failures, as the SDK's real clients wrap them (its HTTP
+//     response error with status 0 around the send error around *url.Error
+//     around *net.OpError): a connection reset, refused or closed, a failed
+//     dial, EOF while reading a response, a temporary error, a DNS timeout
+//     or temporary failure, and the SDK's send error (ConnectionError()
+//     true), as ClassConnection; errors whose Timeout() is true as
+//     ClassTimeout. A DNS "no such host" is not retried.
+//
+// Anything else is not retryable: other client faults and 4xx, and the
+// caller's own errors.
 //
 // For a retryable error, RetryAfter carries the server's hint: the
 // x-amz-retry-after header (milliseconds), or else Retry-After (seconds, or
@@ -201,10 +230,15 @@ func DefaultAWSRules() AWSRules {
 // does not match a bare "NotFound". This port keeps that behaviour so that
 // code moved from Python retries what it retried before; turn the rule off
 // with WithNotFoundRule(false). Word characters here are ASCII letters,
-// digits and underscore (AWS error codes are ASCII).
+// digits and underscore, where Python 3's \w is Unicode; AWS error codes are
+// ASCII, so no real code is classified differently.
 //
-// The zero value retries nothing. The classifier is immutable and safe for
-// concurrent use.
+// An error value whose methods panic (a typed nil pointer in the chain, for
+// instance) is classified as not retryable rather than crashing Do.
+//
+// The zero value retries only what the error itself marks retryable (rule
+// 2), unmodeled 429s and transport failures. The classifier is immutable
+// and safe for concurrent use.
 type AWSClassifier struct {
 	codes    map[string]Class
 	notFound bool
@@ -255,39 +289,56 @@ func (c *AWSClassifier) Codes() []string {
 	return codes
 }
 
-// httpResponseError is smithy-go's HTTP response error, as aws-sdk-go-v2's
-// own response error also presents it.
-type httpResponseError interface {
-	HTTPResponse() *smithyhttp.Response
-}
-
 // Classify reports the error's AWS error code, whether and why it is
 // retryable, and the server's hint.
-func (c *AWSClassifier) Classify(err error) Classification {
-	var cl Classification
-	if apiErr, ok := findError[smithy.APIError](err); ok {
-		cl.Code = apiErr.ErrorCode()
-	}
-	if class, ok := c.codes[cl.Code]; ok && cl.Code != "" {
-		cl.Retryable, cl.Class = true, class
-	} else if cl.Code != "" && c.notFound && matchesNotFound(cl.Code) {
-		cl.Retryable, cl.Class = true, ClassEventualConsistency
-	}
-	respErr, hasResp := findError[httpResponseError](err)
-	if !hasResp {
+func (c *AWSClassifier) Classify(err error) (cl Classification) {
+	defer func() {
+		if recover() != nil {
+			cl = Classification{}
+		}
+	}()
+	var f errorFacts
+	f.gather(err)
+	cl.Code = f.code
+	switch {
+	case f.canceled, f.verdict < 0:
 		return cl
+	case f.verdict > 0 && f.verdictClass != ClassNone:
+		cl.Class = f.verdictClass
+	default:
+		cl.Class = c.classOf(err, &f)
+		if f.verdict > 0 && cl.Class == ClassNone {
+			cl.Class = ClassTransient
+		}
 	}
-	resp := respErr.HTTPResponse()
-	if resp == nil || resp.Response == nil {
-		return cl
-	}
-	if !cl.Retryable && !isKnownCode(cl.Code) && slices.Contains(c.statuses, resp.StatusCode) {
-		cl.Retryable, cl.Class = true, ClassTransient
-	}
-	if cl.Retryable {
-		cl.RetryAfter = retryAfter(resp.Header, time.Now)
+	cl.Retryable = cl.Class != ClassNone
+	if cl.Retryable && f.header != nil {
+		cl.RetryAfter = retryAfter(f.header, time.Now)
 	}
 	return cl
+}
+
+// classOf applies the rules of codes, statuses and transport failures.
+func (c *AWSClassifier) classOf(err error, f *errorFacts) Class {
+	if f.code != "" {
+		if class, ok := c.codes[f.code]; ok {
+			return class
+		}
+		if c.notFound && matchesNotFound(f.code) {
+			return ClassEventualConsistency
+		}
+		if isKnownCode(f.code) {
+			return ClassNone
+		}
+	}
+	switch {
+	case f.status == 0:
+	case slices.Contains(c.statuses, f.status):
+		return ClassTransient
+	case f.status == http.StatusTooManyRequests && !f.modeled:
+		return ClassThrottle
+	}
+	return f.transportClass(err)
 }
 
 // clientFaultSet holds clientFaultCodes.
@@ -307,9 +358,25 @@ func isKnownCode(code string) bool {
 
 // findError returns the first error in err's tree that is a T, in the order
 // errors.As searches the tree. It is errors.As without reflection and without
-// allocating, except where an error in the tree has its own As method.
-func findError[T any](err error) (T, bool) {
-	for err != nil {
+// allocating, except where an error in the tree has its own As method; it
+// visits at most maxChain errors, and finds nothing where a method of the
+// tree panics (a typed nil).
+func findError[T any](err error) (t T, found bool) {
+	defer func() {
+		if recover() != nil {
+			var zero T
+			t, found = zero, false
+		}
+	}()
+	budget := maxChain
+	return findErrorWithin[T](err, &budget)
+}
+
+// findErrorWithin is findError visiting at most *budget errors, so that an
+// Unwrap cycle cannot hang Do.
+func findErrorWithin[T any](err error, budget *int) (T, bool) {
+	for err != nil && *budget > 0 {
+		*budget--
 		if t, ok := err.(T); ok {
 			return t, true
 		}
@@ -324,7 +391,7 @@ func findError[T any](err error) (T, bool) {
 			err = x.Unwrap()
 		case interface{ Unwrap() []error }:
 			for _, err := range x.Unwrap() {
-				if t, ok := findError[T](err); ok {
+				if t, ok := findErrorWithin[T](err, budget); ok {
 					return t, true
 				}
 			}

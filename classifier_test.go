@@ -99,7 +99,11 @@ func TestStatusRule(t *testing.T) {
 		{"500 unknown code", responseError(500, nil, &smithy.GenericAPIError{Code: "InternalServerError"}), true, ClassTransient, nil},
 		{"504", responseError(504, nil, errors.New("gateway timeout")), true, ClassTransient, nil},
 		{"501 not listed", responseError(501, nil, errors.New("not implemented")), false, ClassNone, nil},
-		{"429 without code", responseError(429, nil, errors.New("too many")), false, ClassNone, nil},
+		{"429 without code", responseError(429, nil, errors.New("too many")), true, ClassThrottle, nil},
+		{"429 generic code", responseError(429, nil, &smithy.GenericAPIError{Code: "SomeUnmodeledError"}), true, ClassThrottle, nil},
+		{"429 modeled code", responseError(429, nil, &modeledError{code: "ConcurrentResourcesLimitExceededException"}), false, ClassNone, nil},
+		{"429 modeled throttle code", responseError(429, nil, &modeledError{code: "TooManyRequestsException"}), true, ClassThrottle, nil},
+		{"429 client fault", responseError(429, nil, &smithy.GenericAPIError{Code: "AccessDenied"}), false, ClassNone, nil},
 		{"404 unknown code", responseError(404, nil, &smithy.GenericAPIError{Code: "Gone"}), false, ClassNone, nil},
 		{"client fault on 503", responseError(503, nil, &smithy.GenericAPIError{Code: "AccessDenied"}), false, ClassNone, nil},
 		{"throttle code keeps its class", responseError(503, nil, &smithy.GenericAPIError{Code: "SlowDown"}), true, ClassThrottle, nil},
@@ -170,3 +174,14 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+// modeledError stands for a service's modeled error type (a DynamoDB
+// *types.ProvisionedThroughputExceededException, say): a smithy.APIError
+// that is not the *smithy.GenericAPIError a client makes up for codes its
+// model does not know. The real ones are checked in examples/.
+type modeledError struct{ code string }
+
+func (e *modeledError) Error() string                 { return e.code + ": modeled" }
+func (e *modeledError) ErrorCode() string             { return e.code }
+func (e *modeledError) ErrorMessage() string          { return "modeled" }
+func (e *modeledError) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }

@@ -1,6 +1,7 @@
 package awsretry
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -103,6 +104,13 @@ func (e *RetryError) Unwrap() []error {
 	}
 	return errs
 }
+
+// The errors of calls that cannot start.
+var (
+	errZeroRetrier  = errors.New("awsretry: Do on a nil or zero Retrier: make one with New or MustNew")
+	errNilOperation = errors.New("awsretry: Do with a nil operation")
+	errNilContext   = errors.New("awsretry: Do with a nil context: pass context.Background() or a request's context")
+)
 
 // optionError reports an invalid option value, naming the option and value.
 func optionError(option string, value any, problem string) error {

@@ -2,6 +2,7 @@ package awsretry_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/aws/smithy-go"
@@ -37,3 +38,22 @@ func failing(errs ...error) (func() error, *int) {
 }
 
 var errPlain = errors.New("plain error")
+
+// cycle is an error whose Unwrap leads back to itself.
+type cycle struct{ next error }
+
+func (c *cycle) Error() string { return "cycle" }
+func (c *cycle) Unwrap() error { return c.next }
+
+// hostileErrors are error values the types allow but no real client builds.
+func hostileErrors() map[string]error {
+	loop := &cycle{}
+	loop.next = loop
+	return map[string]error{
+		"typed nil API error":          &smithy.OperationError{Err: (*smithy.GenericAPIError)(nil)},
+		"response error, nil response": &smithy.OperationError{Err: &smithyhttp.ResponseError{Err: errPlain}},
+		"response error, nil http":     &smithyhttp.ResponseError{Response: &smithyhttp.Response{}, Err: errPlain},
+		"typed nil response error":     fmt.Errorf("w: %w", (*smithyhttp.ResponseError)(nil)),
+		"unwrap cycle":                 loop,
+	}
+}

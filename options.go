@@ -2,9 +2,11 @@ package awsretry
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"time"
 
@@ -25,10 +27,11 @@ func (f optionFunc) apply(c *config) error { return f(c) }
 
 // config collects the options; New validates it and builds the Retrier.
 type config struct {
-	tries      int
-	schedule   schedule
-	maxElapsed time.Duration
-	clock      Clock
+	tries          int
+	schedule       schedule
+	maxElapsed     time.Duration
+	attemptTimeout time.Duration
+	clock          Clock
 
 	classifier  Classifier // set by WithClassifier; nil means the AWS classifier below
 	rules       AWSRules   // the AWS classifier's rules, before WithAddedCodes
@@ -150,6 +153,24 @@ func WithMaxElapsed(d time.Duration) Option {
 	})
 }
 
+// WithAttemptTimeout gives each attempt at most d: the operation receives a
+// context whose deadline is d away (or the caller's, if sooner), so a hung
+// connection or a stalled response is cut off where the SDK call reads its
+// context, without a goroutine. An attempt that fails because it overran d
+// while the caller's context is still live is retried as ClassTimeout; the
+// caller's own deadline still ends Do, as always. The deadline is on real
+// time, whatever the Clock. 0 means no timeout, the default; d must not be
+// negative.
+func WithAttemptTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d < 0 {
+			return optionError("WithAttemptTimeout", d, "timeout must not be negative (0 means none)")
+		}
+		c.attemptTimeout = d
+		return nil
+	})
+}
+
 // WithJitter sets how waits are randomised. Default JitterNone.
 func WithJitter(j Jitter) Option {
 	return optionFunc(func(c *config) error {
@@ -168,8 +189,8 @@ func WithJitter(j Jitter) Option {
 // Retrier is shared. Default: math/rand/v2's global source.
 func WithRandom(r Random) Option {
 	return optionFunc(func(c *config) error {
-		if r == nil {
-			return optionError("WithRandom", r, "random source must not be nil")
+		if isNil(r) {
+			return optionError("WithRandom", nilValue(r), "random source must not be nil")
 		}
 		c.schedule.random = r
 		return nil
@@ -181,8 +202,8 @@ func WithRandom(r Random) Option {
 // github.com/benbjohnson/clock Clock plugs in through FromBenbjohnson.
 func WithClock(clk Clock) Option {
 	return optionFunc(func(c *config) error {
-		if clk == nil {
-			return optionError("WithClock", clk, "clock must not be nil")
+		if isNil(clk) {
+			return optionError("WithClock", nilValue(clk), "clock must not be nil")
 		}
 		c.clock = clk
 		return nil
@@ -194,8 +215,8 @@ func WithClock(clk Clock) Option {
 // which configure the default classifier; New reports the conflict.
 func WithClassifier(cl Classifier) Option {
 	return optionFunc(func(c *config) error {
-		if cl == nil {
-			return optionError("WithClassifier", cl, "classifier must not be nil")
+		if isNil(cl) {
+			return optionError("WithClassifier", nilValue(cl), "classifier must not be nil")
 		}
 		c.classifier = cl
 		return nil
@@ -258,6 +279,29 @@ func WithRetryableStatus(statuses ...int) Option {
 	})
 }
 
+// isNil reports whether v is nil or an interface holding a nil pointer,
+// function, map, slice or channel: a value whose methods would dereference
+// nil inside Do. It runs in New only.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface, reflect.UnsafePointer:
+		return rv.IsNil()
+	}
+	return false
+}
+
+// nilValue describes a nil option value with its type, for errors:
+// "<nil>", or "(*rand.Rand)(nil)" for a typed nil.
+func nilValue(v any) string {
+	if v == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("(%T)(nil)", v)
+}
+
 func checkCodes(option string, codes []string) error {
 	for _, code := range codes {
 		if code == "" {
@@ -287,8 +331,8 @@ func WithSpanName(name string) Option {
 // after New is used. With no SDK installed, tracing costs nothing.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) error {
-		if tp == nil {
-			return optionError("WithTracerProvider", tp, "tracer provider must not be nil")
+		if isNil(tp) {
+			return optionError("WithTracerProvider", nilValue(tp), "tracer provider must not be nil")
 		}
 		c.tracerProvider = tp
 		return nil
@@ -300,8 +344,8 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // instruments start recording when an SDK is installed, even after New.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) error {
-		if mp == nil {
-			return optionError("WithMeterProvider", mp, "meter provider must not be nil")
+		if isNil(mp) {
+			return optionError("WithMeterProvider", nilValue(mp), "meter provider must not be nil")
 		}
 		c.meterProvider = mp
 		return nil

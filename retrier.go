@@ -33,14 +33,15 @@ import (
 // zero Retrier is not usable. A Retrier is immutable and safe for concurrent
 // use by many goroutines.
 type Retrier struct {
-	tries      int
-	schedule   schedule
-	maxElapsed time.Duration
-	clock      Clock
-	classifier Classifier
-	telemetry  *telemetry
-	budget     *Budget // nil: no budget
-	realClock  bool    // the clock is RealClock, on which context deadlines run
+	tries          int
+	attemptTimeout time.Duration // 0: none
+	schedule       schedule
+	maxElapsed     time.Duration
+	clock          Clock
+	classifier     Classifier
+	telemetry      *telemetry
+	budget         *Budget // nil: no budget
+	realClock      bool    // the clock is RealClock, on which context deadlines run
 }
 
 // New returns a Retrier configured by opts on top of the defaults: 10
@@ -74,14 +75,15 @@ func New(opts ...Option) (*Retrier, error) {
 		return nil, err
 	}
 	return &Retrier{
-		tries:      c.tries,
-		schedule:   c.schedule,
-		maxElapsed: c.maxElapsed,
-		clock:      c.clock,
-		classifier: classifier,
-		telemetry:  t,
-		budget:     c.budget,
-		realClock:  isRealClock(c.clock),
+		tries:          c.tries,
+		attemptTimeout: c.attemptTimeout,
+		schedule:       c.schedule,
+		maxElapsed:     c.maxElapsed,
+		clock:          c.clock,
+		classifier:     classifier,
+		telemetry:      t,
+		budget:         c.budget,
+		realClock:      isRealClock(c.clock),
 	}, nil
 }
 
@@ -108,6 +110,14 @@ func MustNew(opts ...Option) *Retrier {
 // could not pay for the retry (ReasonBudget). A panic in fn propagates
 // unchanged, after the span is ended with an error status.
 func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error {
+	switch {
+	case r == nil || r.classifier == nil:
+		return errZeroRetrier
+	case fn == nil:
+		return errNilOperation
+	case ctx == nil:
+		return errNilContext
+	}
 	ctx, obs := r.telemetry.start(ctx)
 	defer obs.endIfPanicking(ctx)
 	var (
@@ -127,13 +137,16 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error 
 			return rerr
 		}
 		obs.attempts = attempt
-		err := fn(ctx)
+		err, timedOut := r.attempt(ctx, fn)
 		if err == nil {
 			r.budget.succeeded(attempt == 1, lastCost)
 			obs.succeeded(ctx, attempt)
 			return nil
 		}
 		a := Attempt{Number: attempt, Err: err, Classification: r.classifier.Classify(err)}
+		if timedOut {
+			a.Classification.Retryable, a.Classification.Class = true, ClassTimeout
+		}
 		if !a.Classification.Retryable {
 			obs.failed(ctx, a, callNonRetryable, err)
 			return err
@@ -166,6 +179,21 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error 
 			return rerr
 		}
 	}
+}
+
+// attempt calls fn once, under the attempt timeout if there is one. It
+// reports whether fn failed because it overran that timeout while ctx was
+// still live: the context error, wrapped or not, from the attempt's own
+// deadline.
+func (r *Retrier) attempt(ctx context.Context, fn func(context.Context) error) (err error, timedOut bool) {
+	if r.attemptTimeout <= 0 {
+		return fn(ctx), false
+	}
+	actx, cancel := context.WithTimeout(ctx, r.attemptTimeout)
+	defer cancel()
+	err = fn(actx)
+	timedOut = err != nil && actx.Err() != nil && ctx.Err() == nil && chainHas(err, context.DeadlineExceeded)
+	return err, timedOut
 }
 
 // sleep waits for d on the Retrier's clock. On the real clock it reuses
@@ -224,6 +252,9 @@ func canceled(ctx context.Context, attempts int, lastErr error) *RetryError {
 // of the successful attempt, or the zero value and the error Do would return.
 func DoValue[T any](ctx context.Context, r *Retrier, fn func(context.Context) (T, error)) (T, error) {
 	var v T
+	if fn == nil {
+		return v, errNilOperation
+	}
 	err := r.Do(ctx, func(ctx context.Context) error {
 		var err error
 		v, err = fn(ctx)

@@ -2,7 +2,6 @@ package awsretry
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -452,14 +451,15 @@ func (c *callTelemetry) attemptEvent(a Attempt, willRetry bool, o outcome) {
 	} else if a.Classification.Retryable {
 		attrs = append(attrs, StopReasonKey.String(string(o)))
 	}
-	if status, ok := findError[interface{ HTTPStatusCode() int }](a.Err); ok {
-		attrs = append(attrs, semconv.HTTPResponseStatusCodeKey.Int(status.HTTPStatusCode()))
+	status, id := responseDetails(a.Err)
+	if status != 0 {
+		attrs = append(attrs, semconv.HTTPResponseStatusCodeKey.Int(status))
 	}
-	if id, ok := findError[interface{ ServiceRequestID() string }](a.Err); ok && id.ServiceRequestID() != "" {
-		attrs = append(attrs, semconv.AWSRequestIDKey.String(truncate(id.ServiceRequestID(), maxCodeLen)))
+	if id != "" {
+		attrs = append(attrs, semconv.AWSRequestIDKey.String(truncate(id, maxCodeLen)))
 	}
 	if c.t.messages {
-		attrs = append(attrs, semconv.ExceptionMessageKey.String(truncate(a.Err.Error(), maxMessageLen)))
+		attrs = append(attrs, semconv.ExceptionMessageKey.String(message(a.Err)))
 	}
 	c.span.AddEvent(AttemptEventName, trace.WithAttributes(attrs...))
 }
@@ -470,14 +470,16 @@ func (t *telemetry) log(ctx context.Context, level slog.Level, msg string, err e
 		return
 	}
 	if t.messages && err != nil {
-		attrs = append(attrs, slog.String("error", err.Error()))
+		attrs = append(attrs, slog.String("error", message(err)))
 	}
 	t.logger.LogAttrs(ctx, level, msg, attrs...)
 }
 
 // errorType is the error.type recorded in spans and logs: the error code if
-// there is one, "context canceled" or "context deadline exceeded" for
-// context errors, otherwise the error's Go type; at most maxCodeLen bytes.
+// there is one; "connection" or "timeout" for a transport failure or an
+// attempt that timed out; "context canceled" or "context deadline
+// exceeded" for other context errors; otherwise the error's Go type (seen
+// through Retryable's and Permanent's marks); at most maxCodeLen bytes.
 func errorType(err error, c Classification) string {
 	if c.Code != "" {
 		return truncate(c.Code, maxCodeLen)
@@ -485,10 +487,30 @@ func errorType(err error, c Classification) string {
 	if err == nil {
 		return otherErrorType
 	}
+	if t, ok := transportErrorType(c); ok {
+		return t
+	}
 	if t, ok := contextErrorType(err); ok {
 		return t
 	}
+	for {
+		v, ok := err.(*verdictError)
+		if !ok {
+			break
+		}
+		err = v.err
+	}
 	return truncate(reflect.TypeOf(err).String(), maxCodeLen)
+}
+
+// transportErrorType is the error type of a failure without a code that
+// the classifier put in ClassConnection or ClassTimeout: the class's name,
+// which the OpenTelemetry conventions use for error.type ("timeout").
+func transportErrorType(c Classification) (string, bool) {
+	if c.Code == "" && (c.Class == ClassConnection || c.Class == ClassTimeout) {
+		return c.Class.String(), true
+	}
+	return "", false
 }
 
 // metricErrorType is the error.type recorded in metrics: the error code if it
@@ -501,6 +523,9 @@ func (t *telemetry) metricErrorType(err error, c Classification) string {
 	if _, known := t.extraCodes[c.Code]; known {
 		return c.Code
 	}
+	if t, ok := transportErrorType(c); ok {
+		return t
+	}
 	if c.Code == "" && err != nil {
 		if t, ok := contextErrorType(err); ok {
 			return t
@@ -512,9 +537,9 @@ func (t *telemetry) metricErrorType(err error, c Classification) string {
 // contextErrorType is the error type of context errors, wrapped or not.
 func contextErrorType(err error) (string, bool) {
 	switch {
-	case errors.Is(err, context.Canceled):
+	case chainHas(err, context.Canceled):
 		return context.Canceled.Error(), true
-	case errors.Is(err, context.DeadlineExceeded):
+	case chainHas(err, context.DeadlineExceeded):
 		return context.DeadlineExceeded.Error(), true
 	}
 	return "", false
@@ -598,6 +623,17 @@ func metricAttributes(o outcome, errType string) metric.MeasurementOption {
 	metricOptions.m[key] = opt
 	metricOptions.Unlock()
 	return opt
+}
+
+// message is err's text, at most maxMessageLen bytes, or a note saying it
+// could not be read when Error panics (a typed nil).
+func message(err error) (text string) {
+	defer func() {
+		if recover() != nil {
+			text = "(Error panicked)"
+		}
+	}()
+	return truncate(err.Error(), maxMessageLen)
 }
 
 // truncate shortens s to at most n bytes without splitting a UTF-8 sequence.

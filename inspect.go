@@ -1,0 +1,301 @@
+package awsretry
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// errorFacts is what an error's chain says about itself, gathered in one
+// walk in the order errors.As searches: for each fact, the first error of
+// the chain that states it.
+type errorFacts struct {
+	code    string // the first ErrorCode() in the chain
+	hasCode bool
+	// modeled: the first smithy.APIError of the chain is a service's own
+	// error type rather than the *smithy.GenericAPIError a client makes up
+	// for codes its model does not know.
+	modeled bool
+	hasAPI  bool
+
+	verdict      int8  // the first RetryableError() in the chain: +1 true, -1 false, 0 none
+	verdictClass Class // the class a verdictError gives, if that error is one
+
+	canceled bool // the first CanceledError() in the chain is true, or a context error is in it
+
+	status int         // HTTP status of the first response in the chain, 0 if none
+	header http.Header // that response's headers, nil if none
+
+	// Transport failures, as aws-sdk-go-v2's RetryableConnectionError sees
+	// them, plus the errno values and EOFs of a broken connection.
+	dns        *net.DNSError
+	urlErr     *url.Error
+	opErr      *net.OpError
+	connection int8 // the first ConnectionError(): +1 true, -1 false
+	temporary  int8 // the first Temporary()
+	timeout    int8 // the first Timeout()
+	broken     bool // ECONNRESET, ECONNABORTED, EPIPE, ECONNREFUSED or net.ErrClosed
+	eof        bool // io.EOF or io.ErrUnexpectedEOF
+	cutShort   bool // a *smithy.DeserializationError: a response body that could not be read
+}
+
+// maxChain bounds the errors one walk visits, so that an error whose
+// Unwrap leads back to itself cannot hang Do.
+const maxChain = 64
+
+// gather walks err's tree and records its facts.
+func (f *errorFacts) gather(err error) {
+	budget := maxChain
+	f.walk(err, &budget)
+}
+
+func (f *errorFacts) walk(err error, budget *int) {
+	for err != nil && *budget > 0 {
+		*budget--
+		f.note(err)
+		switch x := err.(type) {
+		case interface{ Unwrap() error }:
+			err = x.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, err := range x.Unwrap() {
+				f.walk(err, budget)
+			}
+			return
+		default:
+			return
+		}
+	}
+}
+
+// note records what one error of the chain states, where no earlier error
+// stated it.
+func (f *errorFacts) note(err error) {
+	if !f.hasCode {
+		if x, ok := err.(interface{ ErrorCode() string }); ok {
+			f.code, f.hasCode = x.ErrorCode(), true
+		} else if x, ok := err.(interface{ As(any) bool }); ok {
+			var apiErr smithy.APIError
+			if x.As(&apiErr) && apiErr != nil {
+				f.code, f.hasCode = apiErr.ErrorCode(), true
+			}
+		}
+	}
+	if !f.hasAPI {
+		if _, ok := err.(smithy.APIError); ok {
+			_, generic := err.(*smithy.GenericAPIError)
+			f.hasAPI, f.modeled = true, !generic
+		}
+	}
+	if f.verdict == 0 {
+		if x, ok := err.(interface{ RetryableError() bool }); ok {
+			f.verdict = ternary(x.RetryableError())
+			if v, ok := err.(*verdictError); ok {
+				f.verdictClass = v.class
+			}
+		}
+	}
+	switch x := err.(type) {
+	case interface{ CanceledError() bool }:
+		f.canceled = f.canceled || x.CanceledError()
+	}
+	if err == context.Canceled || err == context.DeadlineExceeded {
+		f.canceled = true
+	}
+	if f.status == 0 && f.header == nil {
+		f.status, f.header = responseOf(err)
+	}
+	f.noteTransport(err)
+}
+
+func (f *errorFacts) noteTransport(err error) {
+	switch x := err.(type) {
+	case *net.DNSError:
+		if f.dns == nil {
+			f.dns = x
+		}
+	case *url.Error:
+		if f.urlErr == nil {
+			f.urlErr = x
+		}
+	case *net.OpError:
+		if f.opErr == nil {
+			f.opErr = x
+		}
+	case *smithy.DeserializationError:
+		f.cutShort = true
+	case syscall.Errno:
+		switch x {
+		case syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE, syscall.ECONNREFUSED:
+			f.broken = true
+		}
+	}
+	switch err {
+	case net.ErrClosed:
+		f.broken = true
+	case io.EOF, io.ErrUnexpectedEOF:
+		f.eof = true
+	}
+	if f.connection == 0 {
+		if x, ok := err.(interface{ ConnectionError() bool }); ok {
+			f.connection = ternary(x.ConnectionError())
+		}
+	}
+	// *url.Error and *net.OpError answer Timeout and Temporary for the
+	// error they wrap directly, and only when it has the method itself; the
+	// walk reaches that error and those beyond it on its own, as the SDK's
+	// check does by unwrapping them.
+	switch err.(type) {
+	case *url.Error, *net.OpError:
+		return
+	}
+	if f.temporary == 0 {
+		if x, ok := err.(interface{ Temporary() bool }); ok {
+			f.temporary = ternary(x.Temporary())
+		}
+	}
+	if f.timeout == 0 {
+		if x, ok := err.(interface{ Timeout() bool }); ok {
+			f.timeout = ternary(x.Timeout())
+		}
+	}
+}
+
+// chainHas reports whether target is in err's tree, as errors.Is does, but
+// visiting at most maxChain errors, so that an Unwrap cycle cannot hang Do,
+// and reporting false where a method of the tree panics (a typed nil).
+func chainHas(err, target error) (found bool) {
+	defer func() {
+		if recover() != nil {
+			found = false
+		}
+	}()
+	budget := maxChain
+	return chainHasWithin(err, target, &budget)
+}
+
+func chainHasWithin(err, target error, budget *int) bool {
+	for err != nil && *budget > 0 {
+		*budget--
+		if err == target {
+			return true
+		}
+		if x, ok := err.(interface{ Is(error) bool }); ok && x.Is(target) {
+			return true
+		}
+		switch x := err.(type) {
+		case interface{ Unwrap() error }:
+			err = x.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, err := range x.Unwrap() {
+				if chainHasWithin(err, target, budget) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+func ternary(b bool) int8 {
+	if b {
+		return 1
+	}
+	return -1
+}
+
+// responseOf returns the HTTP status and headers of err when err itself is
+// an HTTP response error: smithy-go's (which aws-sdk-go-v2's embeds), read
+// through HTTPResponse and guarded against a nil response, or any error
+// with an HTTPStatusCode method. The zero status means none.
+func responseOf(err error) (int, http.Header) {
+	switch x := err.(type) {
+	case interface{ HTTPResponse() *smithyhttp.Response }:
+		if r, ok := err.(*smithyhttp.ResponseError); ok && r == nil {
+			return 0, nil
+		}
+		resp := x.HTTPResponse()
+		if resp == nil || resp.Response == nil {
+			return 0, nil
+		}
+		h := resp.Header
+		if h == nil {
+			h = http.Header{}
+		}
+		return resp.StatusCode, h
+	case interface{ HTTPStatusCode() int }:
+		return x.HTTPStatusCode(), nil
+	}
+	return 0, nil
+}
+
+// transportClass classifies a failure to send a request or to read its
+// response: the checks of aws-sdk-go-v2's RetryableConnectionError, type
+// checks first and its text matches last, plus the errno values and EOFs of
+// a broken connection. It returns ClassNone for anything else.
+func (f *errorFacts) transportClass(err error) Class {
+	if f.dns != nil {
+		switch {
+		case f.dns.IsNotFound:
+			return ClassNone // no such host: another attempt will not find it
+		case f.dns.IsTimeout:
+			return ClassTimeout
+		case f.dns.IsTemporary:
+			return ClassConnection
+		}
+	}
+	transport := f.urlErr != nil || f.opErr != nil || f.connection > 0 || f.cutShort
+	switch {
+	case f.connection > 0,
+		f.broken,
+		f.eof && transport,
+		f.opErr != nil && (strings.EqualFold(f.opErr.Op, "dial") || f.temporary > 0),
+		f.temporary > 0:
+		if f.timeout > 0 {
+			return ClassTimeout
+		}
+		return ClassConnection
+	case f.timeout > 0:
+		return ClassTimeout
+	}
+	// The SDK's last resort: text, for errors that lost their type on the
+	// way (a reset read asynchronously, a refusal reported as a string).
+	// Not for an error the service answered with a code or a status: it
+	// was delivered.
+	if f.hasCode || f.status != 0 {
+		return ClassNone
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "connection reset") || strings.Contains(msg, "use of closed network connection") ||
+		f.urlErr != nil && strings.Contains(f.urlErr.Error(), "connection refused") {
+		return ClassConnection
+	}
+	return ClassNone
+}
+
+// responseDetails returns the HTTP status and AWS request id an error
+// carries, for telemetry: 0 and "" when it has none, and also when reading
+// them panics (a typed nil in the chain), so a hostile error value cannot
+// crash Do.
+func responseDetails(err error) (status int, id string) {
+	defer func() {
+		if recover() != nil {
+			status, id = 0, ""
+		}
+	}()
+	var f errorFacts
+	f.gather(err)
+	if x, ok := findError[interface{ ServiceRequestID() string }](err); ok {
+		id = x.ServiceRequestID()
+	}
+	return f.status, id
+}

@@ -1,0 +1,49 @@
+package awsretry
+
+// Retryable marks err as worth another attempt, whatever the classifier
+// would say of it: return awsretry.Retryable(err) from the operation to
+// retry an error of your own ("the instance is still pending"). Its class
+// is the one the classifier gives err if it finds err retryable, else
+// ClassTransient; RetryableAs sets it. Retryable(nil) is nil.
+//
+// The mark is the RetryableError() bool method that aws-sdk-go-v2's own
+// retryer honours too; errors.Is and errors.As see through it to err.
+func Retryable(err error) error {
+	return RetryableAs(err, ClassNone)
+}
+
+// RetryableAs is Retryable with the class the attempt event, the logs and
+// the Budget use: ClassThrottle for "slow down", ClassEventualConsistency
+// for "not there yet", and so on. ClassNone means the class the classifier
+// gives err, else ClassTransient. RetryableAs(nil, c) is nil.
+func RetryableAs(err error, c Class) error {
+	if err == nil {
+		return nil
+	}
+	if c < ClassNone || int(c) >= classCount {
+		c = ClassNone
+	}
+	return &verdictError{err: err, retryable: true, class: c}
+}
+
+// Permanent marks err as not worth another attempt, whatever its code or
+// status: Do returns it at once, as it is, and errors.Is and errors.As see
+// through the mark to err. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &verdictError{err: err}
+}
+
+// verdictError carries a verdict on err, for Retryable, RetryableAs and
+// Permanent.
+type verdictError struct {
+	err       error
+	retryable bool
+	class     Class // for a retryable verdict; ClassNone: the classifier's class
+}
+
+func (e *verdictError) Error() string        { return e.err.Error() }
+func (e *verdictError) Unwrap() error        { return e.err }
+func (e *verdictError) RetryableError() bool { return e.retryable }
