@@ -206,7 +206,9 @@ func DefaultAWSRules() AWSRules {
 //  5. Transport failures, as the SDK's real clients wrap them (its HTTP
 //     response error with status 0 around the send error around *url.Error
 //     around *net.OpError): a connection reset, refused or closed, a failed
-//     dial, EOF while reading a response, a temporary error, a DNS timeout
+//     dial, EOF while reading a response, a body cut short
+//     (io.ErrUnexpectedEOF, also when the operation read it, as S3's
+//     GetObject body), a temporary error, a DNS timeout
 //     or temporary failure, and the SDK's send error (ConnectionError()
 //     true), as ClassConnection; errors whose Timeout() is true as
 //     ClassTimeout. A DNS "no such host" is not retried.

@@ -41,8 +41,8 @@ type errorFacts struct {
 	connection int8 // the first ConnectionError(): +1 true, -1 false
 	temporary  int8 // the first Temporary()
 	timeout    int8 // the first Timeout()
-	broken     bool // ECONNRESET, ECONNABORTED, EPIPE, ECONNREFUSED or net.ErrClosed
-	eof        bool // io.EOF or io.ErrUnexpectedEOF
+	broken     bool // ECONNRESET, ECONNABORTED, EPIPE, ECONNREFUSED, net.ErrClosed or io.ErrUnexpectedEOF
+	eof        bool // io.EOF
 	cutShort   bool // a *smithy.DeserializationError: a response body that could not be read
 }
 
@@ -137,10 +137,13 @@ func (f *errorFacts) noteTransport(err error) {
 		}
 	}
 	switch err {
-	case net.ErrClosed:
+	case net.ErrClosed, io.ErrUnexpectedEOF:
+		// A stream that ended before it should have: a response body
+		// cut short, read by the SDK or by the operation (S3's GetObject
+		// body).
 		f.broken = true
-	case io.EOF, io.ErrUnexpectedEOF:
-		f.eof = true
+	case io.EOF:
+		f.eof = true // a transport failure only inside a transport error
 	}
 	if f.connection == 0 {
 		if x, ok := err.(interface{ ConnectionError() bool }); ok {
@@ -240,8 +243,10 @@ func responseOf(err error) (int, http.Header) {
 
 // transportClass classifies a failure to send a request or to read its
 // response: the checks of aws-sdk-go-v2's RetryableConnectionError, type
-// checks first and its text matches last, plus the errno values and EOFs of
-// a broken connection. It returns ClassNone for anything else.
+// checks first and its text matches last, plus the errno values of a broken
+// connection, io.ErrUnexpectedEOF anywhere (a body cut short, which the SDK
+// does not retry) and io.EOF inside a transport error. It returns ClassNone
+// for anything else.
 func (f *errorFacts) transportClass(err error) Class {
 	if f.dns != nil {
 		switch {

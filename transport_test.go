@@ -81,6 +81,7 @@ func TestTransportFailures(t *testing.T) {
 		{"reset reported as text", fmt.Errorf("read: %w", errors.New("connection reset by peer")), connection},
 		{"refusal reported as text", &url.Error{Op: "Get", URL: "http://x", Err: errors.New("connection refused")}, connection},
 		{"bare errno", opError("read", syscall.ECONNRESET), connection},
+		{"object body cut short", fmt.Errorf("reading the object: %w", io.ErrUnexpectedEOF), connection},
 		// Not transport failures.
 		{"your own EOF", fmt.Errorf("reading the manifest: %w", io.EOF), none},
 		{"refused as bare text", errors.New("connection refused"), none},

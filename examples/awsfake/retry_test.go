@@ -27,10 +27,7 @@ type clients struct {
 	s3       *s3.Client
 }
 
-func newClients(url string) clients {
-	cfg := awsfake.Config(url)
-	return clients{ec2: awsfake.EC2(cfg), dynamodb: awsfake.DynamoDB(cfg), s3: awsfake.S3(cfg)}
-}
+func newClients(url string) clients { return clientsOf(awsfake.Config(url)) }
 
 // call makes one SDK call of the operation op.
 func (c clients) call(ctx context.Context, op string) error {
