@@ -153,3 +153,72 @@ func ExampleWithOnRetry() {
 	// attempt 3 failed with RequestLimitExceeded: retrying in 3.63s
 	// awsretry: gave up after 4 attempts: api error RequestLimitExceeded:
 }
+
+// Retry an error of your own: wait until an instance is running. The
+// operation marks its error retryable; AWS errors it returns as they are
+// are classified as usual.
+func ExampleRetryable() {
+	clk := awsretrytest.NewClock()
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithDelay(5*time.Second), awsretry.WithBackoff(1))
+	states := []string{"pending", "pending", "running"}
+	calls := 0
+	err := r.Do(context.Background(), func(ctx context.Context) error {
+		state := states[calls] // from client.DescribeInstances(ctx, input) in real code
+		calls++
+		if state != "running" {
+			return awsretry.RetryableAs(fmt.Errorf("instance is %s", state), awsretry.ClassEventualConsistency)
+		}
+		return nil
+	})
+	fmt.Println(err, calls, clk.Sleeps())
+	// Output: <nil> 3 [5s 5s]
+}
+
+// errNotReady is an error of the application's own.
+var errNotReady = errors.New("not ready")
+
+// A classifier in front of the default one: it decides the errors it knows
+// and leaves the rest to the default AWS classifier.
+func ExampleWithClassifier() {
+	classifier := awsretry.ClassifierFunc(func(err error) awsretry.Classification {
+		if errors.Is(err, errNotReady) {
+			return awsretry.Classification{Retryable: true, Class: awsretry.ClassEventualConsistency}
+		}
+		return awsretry.DefaultClassifier().Classify(err)
+	})
+	r := awsretry.MustNew(awsretry.WithClassifier(classifier), awsretry.WithClock(awsretrytest.NewClock()))
+	results := []error{errNotReady, &smithy.GenericAPIError{Code: "ThrottlingException"}, nil}
+	calls := 0
+	err := r.Do(context.Background(), func(context.Context) error {
+		calls++
+		return results[calls-1]
+	})
+	fmt.Println(err, calls)
+	// Output: <nil> 3
+}
+
+// A Retrier that waits only for eventual consistency, for a client that
+// keeps the SDK's own retryer: it leaves every other error to the SDK.
+func ExampleWithClassifier_consistencyOnly() {
+	consistencyOnly := awsretry.ClassifierFunc(func(err error) awsretry.Classification {
+		c := awsretry.DefaultClassifier().Classify(err)
+		if c.Class != awsretry.ClassEventualConsistency {
+			return awsretry.Classification{Code: c.Code} // the SDK had its attempts
+		}
+		return c
+	})
+	r := awsretry.MustNew(awsretry.WithClassifier(consistencyOnly), awsretry.WithClock(awsretrytest.NewClock()))
+	for _, code := range []string{"InvalidInstanceID.NotFound", "ThrottlingException"} {
+		calls := 0
+		_ = r.Do(context.Background(), func(context.Context) error {
+			if calls++; calls == 1 {
+				return &smithy.GenericAPIError{Code: code}
+			}
+			return nil
+		})
+		fmt.Println(code, "attempts:", calls)
+	}
+	// Output:
+	// InvalidInstanceID.NotFound attempts: 2
+	// ThrottlingException attempts: 1
+}
