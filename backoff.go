@@ -56,8 +56,7 @@ type Random interface {
 const maxDuration = time.Duration(math.MaxInt64)
 
 // schedule computes the wait before each retry. It is immutable and shared by
-// every Do call of a Retrier; the only per-call state (the previous wait,
-// for decorrelated jitter) is passed in.
+// every Do call of a Retrier; the state of one call lives in its waits.
 type schedule struct {
 	delay    time.Duration // first wait, >= 0
 	backoff  float64       // multiplier, finite and >= 1
@@ -66,8 +65,43 @@ type schedule struct {
 	random   Random
 }
 
-// wait returns the wait after failed attempt n (1-based). prev is the wait
-// returned for the previous retry of the same Do call, 0 before the first.
+// waits are the waits of one Do call, the one place that decides how long
+// to wait before a retry; the zero value starts a call.
+type waits struct {
+	prev time.Duration // the schedule's previous wait, for decorrelated jitter
+}
+
+// maxHintExtension bounds a server's hint. aws-sdk-go-v2's 2026 retry
+// behaviour honours x-amz-retry-after within [backoff, backoff+5s]: a server
+// can make a client wait longer than its own schedule, by at most five
+// seconds, and never shorter. awsretry applies the same clamp to both hint
+// headers, then the WithMaxDelay cap.
+const maxHintExtension = 5 * time.Second
+
+// next returns the wait after failed attempt n (1-based): the schedule's
+// wait, moved towards the server's hint (if any) within [wait, wait+5s],
+// and capped. The schedule's own sequence never sees the hint, so a hint
+// cannot compound through decorrelated jitter.
+func (w *waits) next(s *schedule, n int, hint time.Duration) time.Duration {
+	w.prev = s.wait(n, w.prev)
+	if hint <= w.prev {
+		return w.prev
+	}
+	return s.capped(withHint(w.prev, hint))
+}
+
+// withHint bounds the server's hint by the computed wait: the result lies
+// in [wait, wait+maxHintExtension], saturating.
+func withHint(wait, hint time.Duration) time.Duration {
+	if hint <= wait {
+		return wait
+	}
+	return min(hint, saturatingAdd(wait, maxHintExtension))
+}
+
+// wait returns the schedule's wait after failed attempt n (1-based). prev
+// is its wait for the previous retry of the same Do call, 0 before the
+// first.
 func (s *schedule) wait(n int, prev time.Duration) time.Duration {
 	var d time.Duration
 	switch s.jitter {

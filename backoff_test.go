@@ -2,6 +2,7 @@ package awsretry_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"testing"
 	"time"
@@ -151,5 +152,100 @@ func TestJitterString(t *testing.T) {
 		if got := j.String(); got != want {
 			t.Errorf("Jitter(%d).String() = %q, want %q", int(j), got, want)
 		}
+	}
+}
+
+func TestMaxDelayCapsWaits(t *testing.T) {
+	clk := awsretrytest.NewClock()
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithMaxDelay(4*time.Second), awsretry.WithTries(7))
+	_ = r.Do(context.Background(), func(context.Context) error { return apiError("InternalError", 500) })
+	want := []time.Duration{3 * time.Second, 3300 * time.Millisecond, 3630 * time.Millisecond,
+		3993 * time.Millisecond, 4 * time.Second, 4 * time.Second}
+	if got := clk.Sleeps(); !equalDurations(got, want) {
+		t.Errorf("waits = %v, want %v", got, want)
+	}
+}
+
+func TestMaxElapsedStopsBeforeAPointlessWait(t *testing.T) {
+	clk := awsretrytest.NewClock()
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithMaxElapsed(10*time.Second))
+	calls := 0
+	err := r.Do(context.Background(), func(context.Context) error {
+		calls++
+		return apiError("InternalError", 500)
+	})
+	// 3 + 3.3 + 3.63 = 9.93s fits in 10s; a fourth wait of 3.993s would not.
+	var rerr *awsretry.RetryError
+	if !errors.As(err, &rerr) || rerr.Reason != awsretry.ReasonElapsed || rerr.Attempts != 4 || calls != 4 {
+		t.Fatalf("Do = %v after %d calls, want elapsed after 4 attempts", err, calls)
+	}
+	if got := clk.Sleeps(); !equalDurations(got, seedSchedule[:3]) {
+		t.Errorf("waits = %v, want %v", got, seedSchedule[:3])
+	}
+}
+
+func TestMaxElapsedCountsTimeSpentInAttempts(t *testing.T) {
+	clk := awsretrytest.NewClock()
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithMaxElapsed(10*time.Second))
+	calls := 0
+	err := r.Do(context.Background(), func(context.Context) error {
+		calls++
+		clk.Advance(2 * time.Second) // each attempt takes 2s
+		return apiError("InternalError", 500)
+	})
+	// Attempt 1 ends at 2s, wait 3s; attempt 2 ends at 7s and 7+3.3 > 10.
+	var rerr *awsretry.RetryError
+	if !errors.As(err, &rerr) || rerr.Reason != awsretry.ReasonElapsed || calls != 2 {
+		t.Errorf("Do = %v after %d calls, want elapsed after 2", err, calls)
+	}
+}
+
+func TestServerHintsAreHonouredWithinBounds(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		opts []awsretry.Option
+		want time.Duration
+	}{
+		{"longer hint", hinted("X-Amz-Retry-After", "2500"), nil, 2500 * time.Millisecond},
+		{"hint clamped to wait+5s", hinted("X-Amz-Retry-After", "60000"), nil, 6 * time.Second},
+		{"shorter hint ignored", hinted("X-Amz-Retry-After", "10"), nil, time.Second},
+		{"Retry-After seconds", hinted("Retry-After", "4"), nil, 4 * time.Second},
+		{"garbage ignored", hinted("Retry-After", "soon"), nil, time.Second},
+		{"cap wins", hinted("Retry-After", "4"), []awsretry.Option{awsretry.WithMaxDelay(2 * time.Second)}, 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := awsretrytest.NewClock()
+			op, _ := failing(tt.err)
+			r := awsretry.MustNew(append(tt.opts, awsretry.WithClock(clk), awsretry.WithDelay(time.Second))...)
+			if err := r.Do(context.Background(), func(context.Context) error { return op() }); err != nil {
+				t.Fatal(err)
+			}
+			if got := clk.Sleeps(); len(got) != 1 || got[0] != tt.want {
+				t.Errorf("waits = %v, want [%v]", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestHintDoesNotCompoundThroughDecorrelatedJitter: a long server hint
+// stretches one wait by at most 5s; the next waits follow the schedule.
+func TestHintDoesNotCompoundThroughDecorrelatedJitter(t *testing.T) {
+	clk := awsretrytest.NewClock()
+	calls := 0
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithDelay(time.Second), awsretry.WithTries(5),
+		awsretry.WithJitter(awsretry.JitterDecorrelated), awsretry.WithRandom(fixedRandom(0.5)))
+	_ = r.Do(context.Background(), func(context.Context) error {
+		calls++
+		if calls == 1 {
+			return hinted("Retry-After", "3600")
+		}
+		return apiError("SlowDown", 503)
+	})
+	// Schedule: 2s, 3.5s, 5.75s, 9.125s; the hint stretches the first to 2s+5s.
+	want := []time.Duration{7 * time.Second, 3500 * time.Millisecond, 5750 * time.Millisecond, 9125 * time.Millisecond}
+	if got := clk.Sleeps(); !equalDurations(got, want) {
+		t.Errorf("waits = %v, want %v", got, want)
 	}
 }

@@ -14,9 +14,9 @@ import (
 )
 
 func TestBudgetDefaults(t *testing.T) {
-	b := awsretry.MustNewBudget()
-	if b.Tokens() != 500 || b.Capacity() != 500 {
-		t.Errorf("tokens %d of %d, want a full 500", b.Tokens(), b.Capacity())
+	b := mustBudget(awsretry.BudgetConfig{})
+	if b.Tokens() != 500 {
+		t.Errorf("tokens %d, want a full 500", b.Tokens())
 	}
 	// One retry of each class, then success: the last retry's cost comes back.
 	for _, tt := range []struct {
@@ -27,7 +27,7 @@ func TestBudgetDefaults(t *testing.T) {
 		{"InternalError", 14},             // transient
 		{"InvalidInstanceID.NotFound", 5}, // eventual consistency
 	} {
-		b := awsretry.MustNewBudget()
+		b := mustBudget(awsretry.BudgetConfig{})
 		op, _ := failing(apiError(tt.code, 400), apiError(tt.code, 400))
 		var during []int
 		r := awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock()),
@@ -45,7 +45,7 @@ func TestBudgetDefaults(t *testing.T) {
 }
 
 func TestBudgetRewardNeverAboveCapacity(t *testing.T) {
-	b := awsretry.MustNewBudget(awsretry.BudgetCapacity(10), awsretry.BudgetReward(3))
+	b := mustBudget(awsretry.BudgetConfig{Capacity: 10, Reward: 3})
 	r := awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock()))
 	op, _ := failing(apiError("ThrottlingException", 400)) // takes 5, refunds 5
 	_ = r.Do(context.Background(), func(context.Context) error { return op() })
@@ -67,7 +67,7 @@ func TestBudgetRewardNeverAboveCapacity(t *testing.T) {
 }
 
 func TestBudgetStopsRetries(t *testing.T) {
-	b := awsretry.MustNewBudget(awsretry.BudgetCapacity(12))
+	b := mustBudget(awsretry.BudgetConfig{Capacity: 12})
 	clk := awsretrytest.NewClock()
 	r := awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(clk))
 	calls := 0
@@ -79,7 +79,7 @@ func TestBudgetStopsRetries(t *testing.T) {
 	if !strings.Contains(err.Error(), "retry budget exhausted") || len(clk.Sleeps()) != 2 || b.Tokens() != 2 {
 		t.Errorf("err %q, waits %v, tokens %d", err, clk.Sleeps(), b.Tokens())
 	}
-	b = awsretry.MustNewBudget(awsretry.BudgetCost(awsretry.ClassThrottle, 0), awsretry.BudgetCapacity(1))
+	b = mustBudget(awsretry.BudgetConfig{Capacity: 1, Costs: map[awsretry.Class]int{awsretry.ClassThrottle: 0}})
 	calls = 0
 	_ = awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock())).Do(context.Background(),
 		func(context.Context) error { calls++; return apiError("RequestLimitExceeded", 503) })
@@ -88,23 +88,32 @@ func TestBudgetStopsRetries(t *testing.T) {
 	}
 }
 
-func TestInvalidBudgetOptions(t *testing.T) {
+func TestInvalidBudgetConfig(t *testing.T) {
 	for _, tt := range []struct {
-		opt  awsretry.BudgetOption
-		want string
+		config awsretry.BudgetConfig
+		want   string
 	}{
-		{awsretry.BudgetCapacity(0), "BudgetCapacity(0)"},
-		{awsretry.BudgetCost(awsretry.ClassTransient, -1), "BudgetCost(transient, -1)"},
-		{awsretry.BudgetCost(awsretry.Class(7), 1), "BudgetCost(Class(7))"},
-		{awsretry.BudgetReward(-2), "BudgetReward(-2)"},
+		{awsretry.BudgetConfig{Capacity: -1}, "BudgetConfig.Capacity (-1)"},
+		{awsretry.BudgetConfig{Costs: map[awsretry.Class]int{awsretry.ClassTransient: -1}}, "BudgetConfig.Costs (transient: -1)"},
+		{awsretry.BudgetConfig{Costs: map[awsretry.Class]int{awsretry.Class(7): 1}}, "BudgetConfig.Costs (Class(7))"},
+		{awsretry.BudgetConfig{Reward: -2}, "BudgetConfig.Reward (-2)"},
 	} {
-		if _, err := awsretry.NewBudget(tt.opt); err == nil || !strings.HasPrefix(err.Error(), "awsretry: "+tt.want+": ") {
+		if _, err := awsretry.NewBudget(tt.config); err == nil || !strings.HasPrefix(err.Error(), "awsretry: NewBudget: "+tt.want+": ") {
 			t.Errorf("NewBudget = %v, want an error naming %s", err, tt.want)
 		}
 	}
 	if _, err := awsretry.New(awsretry.WithBudget(nil)); err == nil {
 		t.Error("WithBudget(nil) accepted")
 	}
+}
+
+// mustBudget returns a Budget of a valid config.
+func mustBudget(c awsretry.BudgetConfig) *awsretry.Budget {
+	b, err := awsretry.NewBudget(c)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // overload runs calls through r from goroutines, each call against a
@@ -142,7 +151,7 @@ func TestOverloadAmplification(t *testing.T) {
 	free := awsretry.MustNew(awsretry.WithClock(awsretrytest.NewClock()))
 	unbounded := float64(overload(free, goroutines, calls, &healthy)) / calls
 
-	b := awsretry.MustNewBudget()
+	b := mustBudget(awsretry.BudgetConfig{})
 	bounded := awsretry.MustNew(awsretry.WithClock(awsretrytest.NewClock()), awsretry.WithBudget(b))
 	amplification := float64(overload(bounded, goroutines, calls, &healthy)) / calls
 	t.Logf("amplification (attempts per call): %.3f without a budget, %.4f with the default budget", unbounded, amplification)
@@ -158,8 +167,8 @@ func TestOverloadAmplification(t *testing.T) {
 
 	healthy.Store(true)
 	healed := float64(overload(bounded, goroutines, 1000, &healthy)) / 1000
-	t.Logf("after healing: %.3f attempts per call, %d of %d tokens", healed, b.Tokens(), b.Capacity())
-	if healed != 1 || b.Tokens() != b.Capacity() {
+	t.Logf("after healing: %.3f attempts per call, %d of %d tokens", healed, b.Tokens(), 500)
+	if healed != 1 || b.Tokens() != 500 {
 		t.Errorf("after 1000 first-try successes: %.3f attempts per call, %d tokens; want 1 and a full bucket", healed, b.Tokens())
 	}
 }
@@ -169,7 +178,7 @@ func TestOverloadAmplification(t *testing.T) {
 // back, so however the goroutines interleave, the bucket ends full, and
 // each call either succeeded or was refused by the budget.
 func TestTenThousandGoroutinesShareARetrierAndABudget(t *testing.T) {
-	b := awsretry.MustNewBudget()
+	b := mustBudget(awsretry.BudgetConfig{})
 	r := awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock()), awsretry.WithJitter(awsretry.JitterFull))
 	var wg sync.WaitGroup
 	var succeeded, refused atomic.Int64
@@ -189,7 +198,7 @@ func TestTenThousandGoroutinesShareARetrierAndABudget(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if succeeded.Load()+refused.Load() != 10_000 || b.Tokens() != b.Capacity() {
+	if succeeded.Load()+refused.Load() != 10_000 || b.Tokens() != 500 {
 		t.Errorf("%d succeeded, %d refused, %d tokens; want 10000 in all and a full bucket",
 			succeeded.Load(), refused.Load(), b.Tokens())
 	}
@@ -199,7 +208,7 @@ func TestTenThousandGoroutinesShareARetrierAndABudget(t *testing.T) {
 // retries once and succeeds, taking and refunding tokens. Compare with
 // BenchmarkNoBudgetParallel.
 func BenchmarkBudgetParallel(b *testing.B) {
-	benchmarkRetryOnceParallel(b, awsretry.WithBudget(awsretry.MustNewBudget()))
+	benchmarkRetryOnceParallel(b, awsretry.WithBudget(mustBudget(awsretry.BudgetConfig{})))
 }
 
 // BenchmarkNoBudgetParallel is BenchmarkBudgetParallel without a budget.

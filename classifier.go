@@ -4,9 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Classification is a Classifier's verdict on one error.
@@ -83,82 +81,12 @@ type ClassifierFunc func(err error) Classification
 // Classify returns f(err).
 func (f ClassifierFunc) Classify(err error) Classification { return f(err) }
 
-// pythonCodes are the error codes the Python awsretry retried, with their
-// class.
-var pythonCodes = map[string]Class{
-	"RequestLimitExceeded":     ClassThrottle,
-	"Unavailable":              ClassTransient,
-	"ServiceUnavailable":       ClassTransient,
-	"InternalFailure":          ClassTransient,
-	"InternalError":            ClassTransient,
-	"LimitExceededException":   ClassThrottle,
-	"TooManyRequestsException": ClassThrottle,
-	"ThrottlingException":      ClassThrottle,
-}
-
-// sdkThrottleCodes are aws-sdk-go-v2's retry.DefaultThrottleErrorCodes.
-var sdkThrottleCodes = []string{
-	"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-	"TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
-	"RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
-	"SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
-}
-
-// sdkTransientCodes are aws-sdk-go-v2's retry.DefaultRetryableErrorCodes.
-var sdkTransientCodes = []string{"RequestTimeout", "RequestTimeoutException"}
-
-// codeClasses maps every default retryable code to its class.
-var codeClasses = func() map[string]Class {
-	m := make(map[string]Class, len(pythonCodes)+len(sdkThrottleCodes)+len(sdkTransientCodes))
-	for code, class := range pythonCodes {
-		m[code] = class
-	}
-	for _, code := range sdkThrottleCodes {
-		m[code] = ClassThrottle
-	}
-	for _, code := range sdkTransientCodes {
-		m[code] = ClassTransient
-	}
-	return m
-}()
-
-// clientFaultCodes are frequent AWS error codes that are never worth a retry
-// (the request itself is wrong, or not allowed). They are "known": an HTTP
-// 5xx status does not make them retryable, and metrics report them by name.
-var clientFaultCodes = []string{
-	"AccessDenied", "AccessDeniedException", "AuthFailure", "UnauthorizedOperation",
-	"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
-	"SignatureDoesNotMatch", "ValidationException", "ValidationError", "InvalidParameterValue",
-	"InvalidParameterCombination", "MissingParameter", "DryRunOperation", "IncorrectState",
-	"ConditionalCheckFailedException", "ConflictException", "ResourceInUseException",
-	"NotFound", "NoSuchKey", "NoSuchBucket", "InvalidInstanceID.Malformed",
-}
-
-// defaultStatuses are the HTTP statuses retried when the error has no known
-// code, as aws-sdk-go-v2's retry.DefaultRetryableHTTPStatusCodes.
-var defaultStatuses = []int{500, 502, 503, 504}
-
-// DefaultCodes returns the error codes retried by default, sorted: the
-// Python awsretry's eight (RequestLimitExceeded, Unavailable,
-// ServiceUnavailable, InternalFailure, InternalError, LimitExceededException,
-// TooManyRequestsException, ThrottlingException), aws-sdk-go-v2's fourteen
-// throttling codes (which include Throttling, SlowDown and
-// ProvisionedThroughputExceededException) and its transient codes
-// RequestTimeout and RequestTimeoutException. The NotFound rule and the HTTP
-// status rule (see AWSClassifier) come on top of these.
-func DefaultCodes() []string {
-	codes := make([]string, 0, len(codeClasses))
-	for code := range codeClasses {
-		codes = append(codes, code)
-	}
-	slices.Sort(codes)
-	return codes
-}
-
 // AWSRules configures an AWSClassifier.
 type AWSRules struct {
-	// Codes are the retryable error codes. A code's class is the one
-	// Classes gives it; else its default class (see DefaultCodes); else
+	// Codes are the retryable error codes: by default the Python
+	// awsretry's eight and aws-sdk-go-v2's throttling and transient codes
+	// (see the README for the list). A code's class is the one Classes
+	// gives it; else its default class; else
 	// ClassEventualConsistency if it matches the NotFound pattern, and
 	// ClassTransient otherwise.
 	Codes []string
@@ -174,10 +102,16 @@ type AWSRules struct {
 	Statuses []int
 }
 
-// DefaultAWSRules returns the rules of DefaultClassifier: DefaultCodes, the
-// NotFound rule, and HTTP 500, 502, 503 and 504.
+// DefaultAWSRules returns the rules of DefaultClassifier: the default
+// codes, the NotFound rule, and HTTP 500, 502, 503 and 504. Change a copy
+// and pass it to NewAWSClassifier to retry other codes or statuses, or to
+// turn the NotFound rule off:
+//
+//	rules := awsretry.DefaultAWSRules()
+//	rules.NotFoundRule = false
+//	r := awsretry.MustNew(awsretry.WithClassifier(awsretry.NewAWSClassifier(rules)))
 func DefaultAWSRules() AWSRules {
-	return AWSRules{Codes: DefaultCodes(), NotFoundRule: true, Statuses: slices.Clone(defaultStatuses)}
+	return AWSRules{Codes: defaultCodes(), NotFoundRule: true, Statuses: slices.Clone(defaultStatuses)}
 }
 
 // AWSClassifier classifies the errors of aws-sdk-go-v2 and other smithy-go
@@ -240,7 +174,8 @@ func DefaultAWSRules() AWSRules {
 //
 // The zero value retries only what the error itself marks retryable (rule
 // 2), unmodeled 429s and transport failures. The classifier is immutable
-// and safe for concurrent use.
+// and safe for concurrent use. Configure it with AWSRules, or add codes with
+// WithAddedCodes.
 type AWSClassifier struct {
 	codes    map[string]Class
 	notFound bool
@@ -272,23 +207,18 @@ func NewAWSClassifier(rules AWSRules) *AWSClassifier {
 }
 
 // DefaultClassifier returns the classifier a Retrier uses when no
-// classification option is given: NewAWSClassifier(DefaultAWSRules()). Use
-// it to build a Classifier that handles some errors itself and leaves the
-// rest to the default.
-// The classifier is shared and immutable.
+// classification option is given: NewAWSClassifier(DefaultAWSRules()). Call
+// it from a Classifier of your own that decides some errors itself and
+// leaves the rest to the default. The classifier is shared and immutable.
 func DefaultClassifier() *AWSClassifier { return defaultClassifier }
 
 var defaultClassifier = NewAWSClassifier(DefaultAWSRules())
 
-// Codes returns the error codes the classifier retries, sorted. Telemetry
-// reports these codes by name in metrics.
-func (c *AWSClassifier) Codes() []string {
-	codes := make([]string, 0, len(c.codes))
-	for code := range c.codes {
-		codes = append(codes, code)
-	}
-	slices.Sort(codes)
-	return codes
+// listsCode reports whether code is one of the classifier's codes.
+// Telemetry reports the codes a classifier lists by name in metrics.
+func (c *AWSClassifier) listsCode(code string) bool {
+	_, ok := c.codes[code]
+	return ok
 }
 
 // Classify reports the error's AWS error code, whether and why it is
@@ -343,92 +273,63 @@ func (c *AWSClassifier) classOf(err error, f *errorFacts) Class {
 	return f.transportClass(err)
 }
 
-// clientFaultSet holds clientFaultCodes.
-var clientFaultSet = func() map[string]struct{} {
-	set := make(map[string]struct{}, len(clientFaultCodes))
-	for _, code := range clientFaultCodes {
-		set[code] = struct{}{}
-	}
-	return set
-}()
-
-// isKnownCode reports whether code is a known client fault.
-func isKnownCode(code string) bool {
-	_, ok := clientFaultSet[code]
-	return ok
+// addedCodes puts WithAddedCodes's codes in front of a classifier of the
+// user's: an error with one of them is retried, unless it was canceled or
+// says it is permanent.
+type addedCodes struct {
+	codes map[string]Class
+	next  Classifier
 }
 
-// findError returns the first error in err's tree that is a T, in the order
-// errors.As searches the tree. It is errors.As without reflection and without
-// allocating, except where an error in the tree has its own As method; it
-// visits at most maxChain errors, and finds nothing where a method of the
-// tree panics (a typed nil).
-func findError[T any](err error) (t T, found bool) {
-	defer func() {
-		if recover() != nil {
-			var zero T
-			t, found = zero, false
-		}
-	}()
-	budget := maxChain
-	return findErrorWithin[T](err, &budget)
+func withAddedCodes(next Classifier, codes []string) *addedCodes {
+	a := &addedCodes{codes: NewAWSClassifier(AWSRules{Codes: codes}).codes, next: next}
+	return a
 }
 
-// findErrorWithin is findError visiting at most *budget errors, so that an
-// Unwrap cycle cannot hang Do.
-func findErrorWithin[T any](err error, budget *int) (T, bool) {
-	for err != nil && *budget > 0 {
-		*budget--
-		if t, ok := err.(T); ok {
-			return t, true
-		}
-		if x, ok := err.(interface{ As(any) bool }); ok {
-			var t T
-			if x.As(&t) {
-				return t, true
-			}
-		}
-		switch x := err.(type) {
-		case interface{ Unwrap() error }:
-			err = x.Unwrap()
-		case interface{ Unwrap() []error }:
-			for _, err := range x.Unwrap() {
-				if t, ok := findErrorWithin[T](err, budget); ok {
-					return t, true
-				}
-			}
-			err = nil
-		default:
-			err = nil
-		}
+// Classify returns next's verdict, made retryable for an added code.
+func (a *addedCodes) Classify(err error) Classification {
+	c := a.next.Classify(err)
+	if c.Retryable {
+		return c
 	}
-	var zero T
-	return zero, false
+	var f errorFacts
+	f.gather(err)
+	class, added := a.codes[f.code]
+	if !added || f.canceled || f.verdict < 0 {
+		return c
+	}
+	c.Code, c.Retryable, c.Class = f.code, true, class
+	if f.header != nil {
+		c.RetryAfter = retryAfter(f.header, time.Now)
+	}
+	return c
 }
 
-// matchesNotFound reports whether Python's re.search(r'^\w+.NotFound', code)
-// would match (with ASCII word characters): a run of at least one word
-// character, one more character that is not a newline, then "NotFound".
-func matchesNotFound(code string) bool {
-	word := 0
-	for word < len(code) && isWordChar(code[word]) {
-		word++
+func (a *addedCodes) listsCode(code string) bool {
+	if _, ok := a.codes[code]; ok {
+		return true
 	}
-	if word == 0 {
-		return false
-	}
-	// The dot is either a word character of the run (the run's end
-	// backtracks), so "NotFound" starts at some i in [2, word], or the
-	// character right after the run.
-	for i := 2; i <= word; i++ {
-		if strings.HasPrefix(code[i:], "NotFound") {
+	l, ok := a.next.(codeLister)
+	return ok && l.listsCode(code)
+}
+
+// codeLister is a classifier of this package that knows which codes it
+// retries.
+type codeLister interface {
+	listsCode(code string) bool
+}
+
+// reportsCode returns the function that tells which error codes the
+// metrics of a Retrier with classifier c report by name: the common codes
+// and, for the classifiers of this package, the codes they retry, at most
+// maxCodeLen bytes long. Any other code is reported as _OTHER, so that codes
+// a server chooses cannot multiply time series.
+func reportsCode(c Classifier) func(code string) bool {
+	lister, _ := c.(codeLister)
+	return func(code string) bool {
+		if _, ok := commonCodes[code]; ok {
 			return true
 		}
+		return lister != nil && len(code) <= maxCodeLen && lister.listsCode(code)
 	}
-	r, size := utf8.DecodeRuneInString(code[word:])
-	return size > 0 && r != '\n' && strings.HasPrefix(code[word+size:], "NotFound")
-}
-
-func isWordChar(b byte) bool {
-	return b == '_' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
 }

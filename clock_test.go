@@ -3,80 +3,14 @@ package awsretry_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
-	"github.com/benbjohnson/clock"
-
 	"github.com/awsretry/awsretry"
+	"github.com/awsretry/awsretry/awsretrytest"
 )
-
-// TestBenbjohnsonMockDrivenFromAnotherGoroutine runs the seed schedule on a
-// *clock.Mock advanced by the test goroutine. BlockUntilSleeps makes sure
-// each timer is registered before Mock.Add, so no wake-up is lost.
-func TestBenbjohnsonMockDrivenFromAnotherGoroutine(t *testing.T) {
-	mock := clock.NewMock()
-	clk := awsretry.FromBenbjohnson(mock)
-	start := mock.Now()
-	done := make(chan error, 1)
-	go func() {
-		done <- awsretry.MustNew(awsretry.WithClock(clk)).Do(context.Background(), func(context.Context) error {
-			return apiError("RequestLimitExceeded", 503)
-		})
-	}()
-	ctx := context.Background()
-	for i, wait := range seedSchedule {
-		if err := clk.BlockUntilSleeps(ctx, i+1); err != nil {
-			t.Fatal(err)
-		}
-		mock.Add(wait)
-	}
-	err := <-done
-	var rerr *awsretry.RetryError
-	if !errors.As(err, &rerr) || rerr.Attempts != 10 {
-		t.Fatalf("Do = %v, want exhausted after 10 attempts", err)
-	}
-	if got := mock.Now().Sub(start); got != sum(seedSchedule) {
-		t.Errorf("mock time passed = %v, want %v", got, sum(seedSchedule))
-	}
-}
-
-func TestBenbjohnsonCancelDuringWait(t *testing.T) {
-	mock := clock.NewMock()
-	clk := awsretry.FromBenbjohnson(mock)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- awsretry.MustNew(awsretry.WithClock(clk)).Do(ctx, func(context.Context) error {
-			return apiError("InternalError", 500)
-		})
-	}()
-	if err := clk.BlockUntilSleeps(context.Background(), 1); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("Do = %v, want it to wrap context.Canceled", err)
-	}
-}
-
-func TestBenbjohnsonRealClock(t *testing.T) {
-	clk := awsretry.FromBenbjohnson(clock.New())
-	if err := clk.Sleep(context.Background(), time.Millisecond); err != nil {
-		t.Error(err)
-	}
-	if err := clk.Sleep(context.Background(), 0); err != nil {
-		t.Error(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := clk.Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("Sleep on a canceled context = %v, want context.Canceled", err)
-	}
-	if err := clk.BlockUntilSleeps(ctx, 5); !errors.Is(err, context.Canceled) {
-		t.Errorf("BlockUntilSleeps on a canceled context = %v, want context.Canceled", err)
-	}
-}
 
 func TestRealClock(t *testing.T) {
 	var clk awsretry.RealClock
@@ -90,5 +24,59 @@ func TestRealClock(t *testing.T) {
 	}
 	if err := clk.Sleep(context.Background(), time.Microsecond); err != nil {
 		t.Errorf("Sleep = %v, want nil", err)
+	}
+}
+
+// TestRealClockInSynctest runs the seed schedule on the default real clock
+// inside a synctest bubble, where time is fake: Do works there unchanged.
+func TestRealClockInSynctest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		r := awsretry.MustNew()
+		err := r.Do(context.Background(), func(context.Context) error {
+			return apiError("ThrottlingException", 400)
+		})
+		if !errors.As(err, new(*awsretry.RetryError)) {
+			t.Fatalf("Do returned %v, want a *RetryError", err)
+		}
+		if got, want := time.Since(start), sum(seedSchedule); got != want {
+			t.Errorf("bubble time passed = %v, want %v", got, want)
+		}
+	})
+}
+
+func TestManualClockHoldsTheRetrierMidWait(t *testing.T) {
+	clk := awsretrytest.NewManualClock()
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithTries(4))
+	var mu sync.Mutex
+	calls := 0
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Do(context.Background(), func(context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			return apiError("ServiceUnavailable", 503)
+		})
+	}()
+	ctx := context.Background()
+	for i, wait := range seedSchedule[:3] {
+		if err := clk.BlockUntilWaiters(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		if calls != i+1 {
+			t.Errorf("during wait %d: %d calls, want %d", i+1, calls, i+1)
+		}
+		mu.Unlock()
+		clk.Advance(wait - time.Nanosecond)
+		if clk.Waiters() != 1 {
+			t.Fatalf("wait %d released %v early", i+1, time.Nanosecond)
+		}
+		clk.Advance(time.Nanosecond)
+	}
+	err := <-done
+	if !errors.As(err, new(*awsretry.RetryError)) || calls != 4 {
+		t.Errorf("Do = %v after %d calls, want exhausted after 4", err, calls)
 	}
 }

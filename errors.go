@@ -1,6 +1,7 @@
 package awsretry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -103,6 +104,28 @@ func (e *RetryError) Unwrap() []error {
 		}
 	}
 	return errs
+}
+
+// giveUp returns the RetryError of a call that stops retrying err after
+// attempts attempts, for reason.
+func giveUp(ctx context.Context, reason Reason, attempts int, err error) *RetryError {
+	if reason == ReasonCanceled {
+		return canceled(ctx, attempts, err)
+	}
+	e := &RetryError{Reason: reason, Attempts: attempts, Err: err}
+	if reason == ReasonDeadline {
+		e.ContextErr = context.DeadlineExceeded
+	}
+	return e
+}
+
+// canceled returns the RetryError of a call whose context ended.
+func canceled(ctx context.Context, attempts int, lastErr error) *RetryError {
+	e := &RetryError{Reason: ReasonCanceled, Attempts: attempts, Err: lastErr, ContextErr: ctx.Err()}
+	if cause := context.Cause(ctx); cause != e.ContextErr {
+		e.Cause = cause
+	}
+	return e
 }
 
 // The errors of calls that cannot start.

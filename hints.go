@@ -6,13 +6,8 @@ import (
 	"time"
 )
 
-// The server's retry hints and how Do bounds them.
-//
-// aws-sdk-go-v2's 2026 retry behaviour honours x-amz-retry-after within
-// [backoff, backoff+5s]: a server can make a client wait longer than its own
-// schedule, by at most five seconds, and never shorter. awsretry applies the
-// same clamp to both headers, then the WithMaxDelay cap.
-const maxHintExtension = 5 * time.Second
+// The server's retry hints, as the classifier reads them from a response;
+// waits.next bounds them.
 
 // retryAfter returns the wait a response's headers ask for: x-amz-retry-after
 // (integer milliseconds) first, else Retry-After (integer seconds, or an HTTP
@@ -62,13 +57,4 @@ func parseNonNegative(v string) (int64, bool) {
 		return 0, false
 	}
 	return n, true
-}
-
-// withHint bounds the server's hint by the computed wait: the result lies
-// in [wait, wait+maxHintExtension], saturating.
-func withHint(wait, hint time.Duration) time.Duration {
-	if hint <= wait {
-		return wait
-	}
-	return min(hint, saturatingAdd(wait, maxHintExtension))
 }

@@ -16,7 +16,7 @@ import (
 
 // Option configures a Retrier. Options are applied by New in order; a later
 // option overrides an earlier one of the same kind, except WithAddedCodes,
-// which accumulates.
+// which accumulates. No two options conflict.
 type Option interface {
 	apply(*config) error
 }
@@ -25,7 +25,7 @@ type optionFunc func(*config) error
 
 func (f optionFunc) apply(c *config) error { return f(c) }
 
-// config collects the options; New validates it and builds the Retrier.
+// config collects the options; New builds the Retrier from it.
 type config struct {
 	tries          int
 	schedule       schedule
@@ -33,12 +33,9 @@ type config struct {
 	attemptTimeout time.Duration
 	clock          Clock
 
-	classifier  Classifier // set by WithClassifier; nil means the AWS classifier below
-	rules       AWSRules   // the AWS classifier's rules, before WithAddedCodes
-	addedCodes  []string
-	codeOptions []string // names of the rule options used, to report conflicts
+	custom     Classifier // set by WithClassifier; nil means the default AWS classifier
+	addedCodes []string
 
-	spanName       string
 	tracerProvider trace.TracerProvider // nil: the global one
 	meterProvider  metric.MeterProvider // nil: the global one
 	errorMessages  bool
@@ -48,36 +45,43 @@ type config struct {
 	budget *Budget
 }
 
-// The defaults, those of the Python awsretry.
+// The defaults of the Python awsretry: tries=10, delay=3 (seconds),
+// backoff=1.1.
 const (
-	// DefaultTries is the number of attempts: the Python awsretry's tries=10.
-	DefaultTries = 10
-	// DefaultDelay is the wait after the first failed attempt: the Python
-	// awsretry's delay=3 (seconds).
-	DefaultDelay = 3 * time.Second
-	// DefaultBackoff multiplies the wait after each retry: the Python
-	// awsretry's backoff=1.1.
-	DefaultBackoff = 1.1
+	defaultTries   = 10
+	defaultDelay   = 3 * time.Second
+	defaultBackoff = 1.1
 )
 
 func defaultConfig() config {
 	return config{
-		tries: DefaultTries,
+		tries: defaultTries,
 		schedule: schedule{
-			delay:   DefaultDelay,
-			backoff: DefaultBackoff,
+			delay:   defaultDelay,
+			backoff: defaultBackoff,
 			jitter:  JitterNone,
 			random:  globalRandom{},
 		},
-		clock:    RealClock{},
-		rules:    defaultRules,
-		spanName: DefaultSpanName,
+		clock: RealClock{},
 	}
 }
 
-// defaultRules are the default classifier's rules. New and the options
-// never modify their slices: they replace them.
-var defaultRules = DefaultAWSRules()
+// classifier returns the Retrier's classifier: the default AWS classifier
+// with the added codes among its codes, or the one WithClassifier gave,
+// with the added codes in front of it.
+func (c *config) classifier() Classifier {
+	switch {
+	case len(c.addedCodes) == 0 && c.custom == nil:
+		return defaultClassifier
+	case c.custom == nil:
+		rules := DefaultAWSRules()
+		rules.Codes = slices.Concat(rules.Codes, c.addedCodes)
+		return NewAWSClassifier(rules)
+	case len(c.addedCodes) == 0:
+		return c.custom
+	}
+	return withAddedCodes(c.custom, c.addedCodes)
+}
 
 // globalRandom draws from math/rand/v2's global source, which is safe for
 // concurrent use.
@@ -199,7 +203,8 @@ func WithRandom(r Random) Option {
 
 // WithClock sets the Clock used for waits and for the elapsed-time limit.
 // Default RealClock. Tests use awsretrytest.NewClock; a
-// github.com/benbjohnson/clock Clock plugs in through FromBenbjohnson.
+// github.com/benbjohnson/clock Clock plugs in through
+// awsretrytest.FromBenbjohnson.
 func WithClock(clk Clock) Option {
 	return optionFunc(func(c *config) error {
 		if isNil(clk) {
@@ -210,71 +215,33 @@ func WithClock(clk Clock) Option {
 	})
 }
 
-// WithClassifier replaces the default AWS classifier. It cannot be combined
-// with WithCodes, WithAddedCodes, WithNotFoundRule or WithRetryableStatus,
-// which configure the default classifier; New reports the conflict.
+// WithClassifier replaces the default AWS classifier with cl. To decide
+// some errors yourself and leave the rest to the default, call
+// DefaultClassifier().Classify from cl; to change the default's rules
+// (codes, the NotFound rule, statuses), pass NewAWSClassifier(rules).
+// WithAddedCodes still applies, in front of cl.
 func WithClassifier(cl Classifier) Option {
 	return optionFunc(func(c *config) error {
 		if isNil(cl) {
 			return optionError("WithClassifier", nilValue(cl), "classifier must not be nil")
 		}
-		c.classifier = cl
+		c.custom = cl
 		return nil
 	})
 }
 
-// WithCodes replaces the default classifier's retryable error codes
-// (DefaultCodes) with codes; WithCodes() with no codes retries none. The
-// NotFound rule and the HTTP status rule are separate: see WithNotFoundRule
-// and WithRetryableStatus.
-func WithCodes(codes ...string) Option {
-	return optionFunc(func(c *config) error {
-		if err := checkCodes("WithCodes", codes); err != nil {
-			return err
-		}
-		c.rules.Codes = slices.Clone(codes)
-		c.codeOptions = append(c.codeOptions, "WithCodes")
-		return nil
-	})
-}
-
-// WithAddedCodes adds error codes to those the default classifier retries,
-// like the Python awsretry's added_exceptions. It accumulates over several
-// uses and applies after WithCodes, whatever the order.
+// WithAddedCodes adds error codes to those retried, like the Python
+// awsretry's added_exceptions: an error with one of these codes is retried
+// (as ClassTransient, unless the code has a class of its own, see
+// AWSRules), whatever the classifier says of it, except a canceled request
+// or an error that states it is not retryable (Permanent). It accumulates
+// over several uses.
 func WithAddedCodes(codes ...string) Option {
 	return optionFunc(func(c *config) error {
 		if err := checkCodes("WithAddedCodes", codes); err != nil {
 			return err
 		}
 		c.addedCodes = append(c.addedCodes, codes...)
-		c.codeOptions = append(c.codeOptions, "WithAddedCodes")
-		return nil
-	})
-}
-
-// WithNotFoundRule turns the Python awsretry's `^\w+.NotFound` rule on or off
-// (see AWSClassifier). Default on.
-func WithNotFoundRule(on bool) Option {
-	return optionFunc(func(c *config) error {
-		c.rules.NotFoundRule = on
-		c.codeOptions = append(c.codeOptions, "WithNotFoundRule")
-		return nil
-	})
-}
-
-// WithRetryableStatus replaces the HTTP statuses the default classifier
-// retries when an error has no known code (default 500, 502, 503 and 504,
-// as aws-sdk-go-v2); WithRetryableStatus() retries none by status. Each
-// status must lie in 100..599.
-func WithRetryableStatus(statuses ...int) Option {
-	return optionFunc(func(c *config) error {
-		for _, s := range statuses {
-			if s < 100 || s > 599 {
-				return optionError("WithRetryableStatus", s, "not an HTTP status code")
-			}
-		}
-		c.rules.Statuses = slices.Clone(statuses)
-		c.codeOptions = append(c.codeOptions, "WithRetryableStatus")
 		return nil
 	})
 }
@@ -309,20 +276,6 @@ func checkCodes(option string, codes []string) error {
 		}
 	}
 	return nil
-}
-
-// WithSpanName sets the name of the span each Do call starts. Default
-// DefaultSpanName ("awsretry.Do"). Give one per kind of operation (for
-// example "ec2.WaitForInstance"), not per call: span names should have few
-// distinct values.
-func WithSpanName(name string) Option {
-	return optionFunc(func(c *config) error {
-		if name == "" {
-			return optionError("WithSpanName", `""`, "span name must not be empty")
-		}
-		c.spanName = name
-		return nil
-	})
 }
 
 // WithTracerProvider sets the provider of the tracer that records a span per

@@ -13,41 +13,42 @@
 //		return err
 //	})
 //
-// An operation's error is classified (by default by its AWS error code, see
-// AWSClassifier). A non-retryable error is returned unchanged; when Do gives
-// up on a retryable one it returns a *RetryError that says why. Waits run on
-// the Retrier's Clock: package awsretrytest has a fake one under which the
-// whole default schedule runs without any real wait.
+// Each call of Do runs one loop: attempt, classify the error (by default by
+// its AWS error code, its HTTP status or its transport failure, see
+// AWSClassifier), decide whether to give up or how long to wait, wait. A
+// non-retryable error is returned unchanged; when Do gives up on a
+// retryable one it returns a *RetryError that says why. Waits run on the
+// Retrier's Clock: package awsretrytest has a fake one under which the
+// whole default schedule runs without any real wait. Every attempt is
+// visible in OpenTelemetry (package telemetry names what is recorded).
 package awsretry
 
 import (
 	"context"
 	"errors"
-	"fmt"
-	"slices"
 	"time"
 )
 
 // Retrier calls an operation until it succeeds, fails with an error that is
 // not retryable, or a limit is reached. Make one with New or MustNew; the
-// zero Retrier is not usable. A Retrier is immutable and safe for concurrent
-// use by many goroutines.
+// zero Retrier is not usable (Do says so). A Retrier is immutable and safe
+// for concurrent use by many goroutines: share one per policy.
 type Retrier struct {
 	tries          int
 	attemptTimeout time.Duration // 0: none
+	maxElapsed     time.Duration // 0: none
 	schedule       schedule
-	maxElapsed     time.Duration
 	clock          Clock
 	classifier     Classifier
-	telemetry      *telemetry
 	budget         *Budget // nil: no budget
-	realClock      bool    // the clock is RealClock, on which context deadlines run
+	observer       *observer
+	spanName       string
 }
 
 // New returns a Retrier configured by opts on top of the defaults: 10
-// attempts, a 3s first wait, backoff 1.1, no jitter, no cap, no elapsed-time
-// limit, the real clock and the default AWS classifier. An invalid option
-// value makes New return an error that names the option and the value.
+// attempts, a 3s first wait, backoff 1.1, no jitter, no cap, no limits, the
+// real clock and the default AWS classifier. An invalid option value makes
+// New return an error that names the option and the value.
 func New(opts ...Option) (*Retrier, error) {
 	c := defaultConfig()
 	for _, opt := range opts {
@@ -58,32 +59,21 @@ func New(opts ...Option) (*Retrier, error) {
 			return nil, err
 		}
 	}
-	classifier := c.classifier
-	switch {
-	case classifier != nil && len(c.codeOptions) > 0:
-		return nil, fmt.Errorf("awsretry: New: WithClassifier cannot be combined with %s, which configures the default classifier",
-			c.codeOptions[0])
-	case classifier == nil && len(c.codeOptions) > 0:
-		rules := c.rules
-		rules.Codes = slices.Concat(rules.Codes, c.addedCodes)
-		classifier = NewAWSClassifier(rules)
-	case classifier == nil:
-		classifier = defaultClassifier
-	}
-	t, err := newTelemetry(&c, classifier)
+	classifier := c.classifier()
+	obs, err := newObserver(&c, classifier)
 	if err != nil {
 		return nil, err
 	}
 	return &Retrier{
 		tries:          c.tries,
 		attemptTimeout: c.attemptTimeout,
-		schedule:       c.schedule,
 		maxElapsed:     c.maxElapsed,
+		schedule:       c.schedule,
 		clock:          c.clock,
 		classifier:     classifier,
-		telemetry:      t,
 		budget:         c.budget,
-		realClock:      isRealClock(c.clock),
+		observer:       obs,
+		spanName:       defaultSpanName,
 	}, nil
 }
 
@@ -97,9 +87,46 @@ func MustNew(opts ...Option) *Retrier {
 	return r
 }
 
+// Named returns a Retrier with r's policy whose Do calls start spans named
+// name, so that one policy can serve many kinds of operation:
+//
+//	var policy = awsretry.MustNew(awsretry.WithBudget(budget))
+//	var runInstances = policy.Named("ec2.RunInstances")
+//
+// Give a name per kind of operation, not per call: span names should have
+// few distinct values. The empty name means the default,
+// telemetry.DefaultSpanName ("awsretry.Do"). Named allocates a small copy of
+// r; keep it in a variable on hot paths.
+func (r *Retrier) Named(name string) *Retrier {
+	if r == nil {
+		return nil
+	}
+	n := *r
+	n.spanName = name
+	if name == "" {
+		n.spanName = defaultSpanName
+	}
+	return &n
+}
+
+// Attempt describes one failed attempt, as Do classified it. The
+// WithOnRetry hook receives it.
+type Attempt struct {
+	// Number is the attempt's number, starting at 1.
+	Number int
+	// Err is the error the attempt returned.
+	Err error
+	// Classification is the Classifier's verdict on Err (ClassTimeout when
+	// the attempt overran WithAttemptTimeout).
+	Classification Classification
+	// Delay is the wait before the next attempt.
+	Delay time.Duration
+}
+
 // Do calls fn until it returns nil or an error that is not retryable, waiting
 // between attempts according to the Retrier's schedule. fn receives ctx, or
-// rather the context of the span Do starts in it.
+// rather the context of the span Do starts in it (with the attempt's
+// deadline, under WithAttemptTimeout).
 //
 // Do returns nil on success, fn's error unchanged when it is not retryable,
 // and a *RetryError when it stops retrying a retryable error: all attempts
@@ -108,8 +135,72 @@ func MustNew(opts ...Option) *Retrier {
 // soon as ctx ends); the next wait would pass the elapsed-time limit
 // (ReasonElapsed) or ctx's deadline (ReasonDeadline); or the shared Budget
 // could not pay for the retry (ReasonBudget). A panic in fn propagates
-// unchanged, after the span is ended with an error status.
-func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error {
+// unchanged, after the span is ended with an error status. Do on a nil or
+// zero Retrier, with a nil fn or a nil ctx, returns an error saying so.
+func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) (err error) {
+	if err := r.usable(ctx, fn); err != nil {
+		return err
+	}
+	var (
+		call call
+		run  run
+	)
+	ctx = r.observer.start(ctx, r.spanName, &call)
+	defer call.end(&run, &err)
+	err = r.loop(ctx, fn, &run, &call)
+	run.returned = true
+	return err
+}
+
+// run is what one Do call has done, for the observer's end of the call.
+type run struct {
+	attempts int     // attempts started
+	last     Attempt // the last failed attempt; Number 0 if none
+	returned bool    // the loop returned; false while fn panics
+}
+
+// loop is the retry loop of Do: attempt, classify, decide, wait.
+func (r *Retrier) loop(ctx context.Context, fn func(context.Context) error, run *run, call *call) error {
+	var (
+		start   = r.elapsedFrom()
+		waits   waits
+		sleeper sleeper
+		paid    int64 // tokens the last retry took from the budget
+	)
+	for n := 1; ; n++ {
+		if ctx.Err() != nil {
+			return canceled(ctx, n-1, run.last.Err)
+		}
+		run.attempts = n
+		err, timedOut := r.attempt(ctx, fn)
+		if err == nil {
+			r.budget.refund(n == 1, paid)
+			return nil
+		}
+		run.last = r.classify(n, err, timedOut)
+		if !run.last.Classification.Retryable {
+			return err
+		}
+		wait, reason := r.decide(ctx, n, start, &waits, run.last.Classification)
+		if reason == "" {
+			var ok bool
+			if paid, ok = r.budget.take(run.last.Classification.Class); !ok {
+				reason = ReasonBudget
+			}
+		}
+		if reason != "" {
+			return giveUp(ctx, reason, n, err)
+		}
+		run.last.Delay = wait
+		call.retrying(ctx, run.last)
+		if sleeper.sleep(ctx, r.clock, wait) != nil {
+			return canceled(ctx, n, err)
+		}
+	}
+}
+
+// usable reports why Do cannot start, if it cannot.
+func (r *Retrier) usable(ctx context.Context, fn func(context.Context) error) error {
 	switch {
 	case r == nil || r.classifier == nil:
 		return errZeroRetrier
@@ -118,77 +209,21 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) error 
 	case ctx == nil:
 		return errNilContext
 	}
-	ctx, obs := r.telemetry.start(ctx)
-	defer obs.endIfPanicking(ctx)
-	var (
-		start     time.Time
-		lastErr   error
-		scheduled time.Duration // the schedule's previous wait, for decorrelated jitter
-		lastCost  int64         // tokens the last retry took from the budget
-		timer     *time.Timer   // the real clock's timer, reused by every wait of this call
-	)
-	if r.maxElapsed > 0 {
-		start = r.clock.Now()
-	}
-	for attempt := 1; ; attempt++ {
-		if ctx.Err() != nil {
-			rerr := canceled(ctx, attempt-1, lastErr)
-			obs.canceled(ctx, rerr)
-			return rerr
-		}
-		obs.attempts = attempt
-		err, timedOut := r.attempt(ctx, fn)
-		if err == nil {
-			r.budget.succeeded(attempt == 1, lastCost)
-			obs.succeeded(ctx, attempt)
-			return nil
-		}
-		a := Attempt{Number: attempt, Err: err, Classification: r.classifier.Classify(err)}
-		if timedOut {
-			a.Classification.Retryable, a.Classification.Class = true, ClassTimeout
-		}
-		if !a.Classification.Retryable {
-			obs.failed(ctx, a, callNonRetryable, err)
-			return err
-		}
-		lastErr = err
-		if attempt >= r.tries {
-			return obs.gaveUp(ctx, a, &RetryError{Reason: ReasonExhausted, Attempts: attempt, Err: err})
-		}
-		if ctx.Err() != nil { // it ended during the attempt: no retry to schedule
-			return obs.gaveUp(ctx, a, canceled(ctx, attempt, err))
-		}
-		scheduled = r.schedule.wait(attempt, scheduled)
-		wait := r.honourHint(scheduled, a.Classification.RetryAfter)
-		if reason := r.limitBefore(ctx, start, wait); reason != "" {
-			rerr := &RetryError{Reason: reason, Attempts: attempt, Err: err}
-			if reason == ReasonDeadline {
-				rerr.ContextErr = context.DeadlineExceeded
-			}
-			return obs.gaveUp(ctx, a, rerr)
-		}
-		var paid bool
-		if lastCost, paid = r.budget.take(a.Classification.Class); !paid {
-			return obs.gaveUp(ctx, a, &RetryError{Reason: ReasonBudget, Attempts: attempt, Err: err})
-		}
-		a.Delay = wait
-		obs.retrying(ctx, a)
-		if r.sleep(ctx, wait, &timer) != nil {
-			rerr := canceled(ctx, attempt, err)
-			obs.canceled(ctx, rerr)
-			return rerr
-		}
-	}
+	return nil
 }
 
 // attempt calls fn once, under the attempt timeout if there is one. It
 // reports whether fn failed because it overran that timeout while ctx was
-// still live: the context error, wrapped or not, from the attempt's own
+// still live: with the context error, wrapped or not, of the attempt's own
 // deadline.
 func (r *Retrier) attempt(ctx context.Context, fn func(context.Context) error) (err error, timedOut bool) {
 	if r.attemptTimeout <= 0 {
 		return fn(ctx), false
 	}
+	return r.attemptWithTimeout(ctx, fn)
+}
+
+func (r *Retrier) attemptWithTimeout(ctx context.Context, fn func(context.Context) error) (err error, timedOut bool) {
 	actx, cancel := context.WithTimeout(ctx, r.attemptTimeout)
 	defer cancel()
 	err = fn(actx)
@@ -196,56 +231,42 @@ func (r *Retrier) attempt(ctx context.Context, fn func(context.Context) error) (
 	return err, timedOut
 }
 
-// sleep waits for d on the Retrier's clock. On the real clock it reuses
-// *timer across the waits of one Do call, so that a call allocates one timer
-// however many times it waits.
-func (r *Retrier) sleep(ctx context.Context, d time.Duration, timer **time.Timer) error {
-	if !r.realClock {
-		return r.clock.Sleep(ctx, d)
+// classify returns the record of failed attempt n.
+func (r *Retrier) classify(n int, err error, timedOut bool) Attempt {
+	a := Attempt{Number: n, Err: err, Classification: r.classifier.Classify(err)}
+	if timedOut {
+		a.Classification.Retryable, a.Classification.Class = true, ClassTimeout
 	}
-	return sleepOn(ctx, d, timer)
+	return a
 }
 
-// honourHint moves the schedule's wait towards the server's hint, within
-// [wait, wait+5s], and caps it. The schedule itself never sees the hint, so
-// a hint cannot compound through decorrelated jitter.
-func (r *Retrier) honourHint(wait, hint time.Duration) time.Duration {
-	if hint <= 0 {
-		return wait
+// decide returns the wait before attempt n+1, or the reason to give up
+// instead: the attempts are exhausted, ctx ended during the attempt, or
+// the wait would pass the elapsed-time limit or ctx's deadline.
+func (r *Retrier) decide(ctx context.Context, n int, start time.Time, waits *waits, c Classification) (time.Duration, Reason) {
+	switch {
+	case n >= r.tries:
+		return 0, ReasonExhausted
+	case ctx.Err() != nil:
+		return 0, ReasonCanceled
 	}
-	return r.schedule.capped(withHint(wait, hint))
+	wait := waits.next(&r.schedule, n, c.RetryAfter)
+	if r.maxElapsed > 0 && saturatingAdd(r.clock.Now().Sub(start), wait) > r.maxElapsed {
+		return 0, ReasonElapsed
+	}
+	if deadline, ok := ctx.Deadline(); ok && isRealClock(r.clock) && time.Until(deadline) < wait {
+		return 0, ReasonDeadline
+	}
+	return wait, ""
 }
 
-// limitBefore returns the reason not to wait d before the next attempt, if
-// any: the elapsed-time limit, or a context deadline (on the real clock)
-// that would pass during the wait.
-func (r *Retrier) limitBefore(ctx context.Context, start time.Time, d time.Duration) Reason {
-	if r.maxElapsed > 0 && saturatingAdd(r.clock.Now().Sub(start), d) > r.maxElapsed {
-		return ReasonElapsed
+// elapsedFrom returns the start of the elapsed-time limit, when there is
+// one.
+func (r *Retrier) elapsedFrom() time.Time {
+	if r.maxElapsed > 0 {
+		return r.clock.Now()
 	}
-	if r.realClock {
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-			return ReasonDeadline
-		}
-	}
-	return ""
-}
-
-func isRealClock(c Clock) bool {
-	switch c.(type) {
-	case RealClock, *RealClock:
-		return true
-	}
-	return false
-}
-
-// canceled builds the RetryError for a context that ended.
-func canceled(ctx context.Context, attempts int, lastErr error) *RetryError {
-	e := &RetryError{Reason: ReasonCanceled, Attempts: attempts, Err: lastErr, ContextErr: ctx.Err()}
-	if cause := context.Cause(ctx); cause != e.ContextErr {
-		e.Cause = cause
-	}
-	return e
+	return time.Time{}
 }
 
 // DoValue is Do for an operation that returns a value. It returns the value

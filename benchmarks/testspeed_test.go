@@ -27,8 +27,8 @@ func alwaysThrottled(context.Context) error { return throttled }
 // checkExhausted fails tb unless err says all 10 attempts failed.
 func checkExhausted(tb testing.TB, err error) {
 	var rerr *awsretry.RetryError
-	if !errors.As(err, &rerr) || rerr.Reason != awsretry.ReasonExhausted || rerr.Attempts != awsretry.DefaultTries {
-		tb.Fatalf("Do returned %v, want exhaustion after %d attempts", err, awsretry.DefaultTries)
+	if !errors.As(err, &rerr) || rerr.Reason != awsretry.ReasonExhausted || rerr.Attempts != seedTries {
+		tb.Fatalf("Do returned %v, want exhaustion after %d attempts", err, seedTries)
 	}
 }
 
@@ -54,7 +54,7 @@ func runFakeClock(tb testing.TB) {
 func runBenbjohnson(tb testing.TB, waits []time.Duration) {
 	ctx := context.Background()
 	mock := clock.NewMock()
-	clk := awsretry.FromBenbjohnson(mock)
+	clk := awsretrytest.FromBenbjohnson(mock)
 	r := awsretry.MustNew(awsretry.WithClock(clk))
 	done := make(chan error, 1)
 	go func() { done <- r.Do(ctx, alwaysThrottled) }()
@@ -100,6 +100,9 @@ func BenchmarkTestSpeed(b *testing.B) {
 	})
 }
 
+// seedTries is the Python awsretry's default number of attempts.
+const seedTries = 10
+
 var speed = flag.Bool("speed", false, "TestSynctestSpeed: time the synctest runs and print them as benchmark lines")
 
 // TestSynctestSpeed times runs of the default schedule inside
@@ -133,8 +136,8 @@ func TestSynctestSpeed(t *testing.T) {
 // the schedule once, so that the benchmarks cannot rot.
 func TestClocksRunTheSchedule(t *testing.T) {
 	waits := defaultWaits(t)
-	if len(waits) != awsretry.DefaultTries-1 {
-		t.Fatalf("%d waits, want %d", len(waits), awsretry.DefaultTries-1)
+	if len(waits) != seedTries-1 {
+		t.Fatalf("%d waits, want %d", len(waits), seedTries-1)
 	}
 	var total time.Duration
 	for _, w := range waits {

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/awsretry/awsretry"
+	"github.com/awsretry/awsretry/telemetry"
 )
 
 // connectionReset is a reset connection as aws-sdk-go-v2 returns it: the
@@ -49,19 +50,19 @@ func TestConnectionFailuresHaveAClassOfTheirOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertEvents(t, e.onlySpan(t), []attribute.Set{
-		set(awsretry.AttemptKey.Int(1), awsretry.WillRetryKey.Bool(true),
-			attribute.String("error.type", "connection"), awsretry.ClassKey.String("connection"),
-			awsretry.DelayKey.Float64(3)), // no status: no response came
-		set(awsretry.AttemptKey.Int(2), awsretry.WillRetryKey.Bool(true),
-			attribute.String("error.type", "ServiceUnavailable"), awsretry.ErrorCodeKey.String("ServiceUnavailable"),
-			awsretry.ClassKey.String("transient"), awsretry.DelayKey.Float64(3.3),
+		set(telemetry.AttemptKey.Int(1), telemetry.WillRetryKey.Bool(true),
+			attribute.String("error.type", "connection"), telemetry.ClassKey.String("connection"),
+			telemetry.DelayKey.Float64(3)), // no status: no response came
+		set(telemetry.AttemptKey.Int(2), telemetry.WillRetryKey.Bool(true),
+			attribute.String("error.type", "ServiceUnavailable"), telemetry.ErrorCodeKey.String("ServiceUnavailable"),
+			telemetry.ClassKey.String("transient"), telemetry.DelayKey.Float64(3.3),
 			attribute.Int("http.response.status_code", 503), attribute.String("aws.request_id", "req-2")),
-		set(awsretry.AttemptKey.Int(3), awsretry.WillRetryKey.Bool(false)),
+		set(telemetry.AttemptKey.Int(3), telemetry.WillRetryKey.Bool(false)),
 	})
-	assertMetric(t, e.metrics(t), counter(awsretry.AttemptsMetricName, "{attempt}",
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("retried"), attribute.String("error.type", "connection")), Value: 1},
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("retried"), attribute.String("error.type", "ServiceUnavailable")), Value: 1},
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("success")), Value: 1},
+	assertMetric(t, e.metrics(t), counter(telemetry.AttemptsMetricName, "{attempt}",
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("retried"), attribute.String("error.type", "connection")), Value: 1},
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("retried"), attribute.String("error.type", "ServiceUnavailable")), Value: 1},
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("success")), Value: 1},
 	))
 }
 
@@ -85,9 +86,9 @@ func TestAttemptTimeoutIsTraced(t *testing.T) {
 			t.Fatal(err)
 		}
 		assertEvents(t, e.onlySpan(t), []attribute.Set{
-			set(awsretry.AttemptKey.Int(1), awsretry.WillRetryKey.Bool(true),
-				attribute.String("error.type", "timeout"), awsretry.ClassKey.String("timeout"), awsretry.DelayKey.Float64(0)),
-			set(awsretry.AttemptKey.Int(2), awsretry.WillRetryKey.Bool(false)),
+			set(telemetry.AttemptKey.Int(1), telemetry.WillRetryKey.Bool(true),
+				attribute.String("error.type", "timeout"), telemetry.ClassKey.String("timeout"), telemetry.DelayKey.Float64(0)),
+			set(telemetry.AttemptKey.Int(2), telemetry.WillRetryKey.Bool(false)),
 		})
 	})
 }

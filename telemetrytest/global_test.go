@@ -16,6 +16,7 @@ import (
 
 	"github.com/awsretry/awsretry"
 	"github.com/awsretry/awsretry/awsretrytest"
+	"github.com/awsretry/awsretry/telemetry"
 )
 
 // sdk is a recording SDK installed as the global providers.
@@ -45,7 +46,7 @@ func (s sdk) calls(t *testing.T) int64 {
 	}
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
-			if m.Name == awsretry.CallsMetricName {
+			if m.Name == telemetry.CallsMetricName {
 				return m.Data.(metricdata.Sum[int64]).DataPoints[0].Value
 			}
 		}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/awsretry/awsretry"
 	"github.com/awsretry/awsretry/awsretrytest"
+	"github.com/awsretry/awsretry/telemetry"
 )
 
 // sdkError returns an error shaped as aws-sdk-go-v2 returns it for an AWS
@@ -102,8 +103,8 @@ func (e *env) metrics(t *testing.T) map[string]metricdata.Metrics {
 	}
 	byName := map[string]metricdata.Metrics{}
 	for _, sm := range rm.ScopeMetrics {
-		if sm.Scope.Name != awsretry.ScopeName || sm.Scope.Version != awsretry.Version {
-			t.Errorf("metrics under scope %+v, want %s %s", sm.Scope, awsretry.ScopeName, awsretry.Version)
+		if sm.Scope.Name != telemetry.ScopeName || sm.Scope.Version != telemetry.Version {
+			t.Errorf("metrics under scope %+v, want %s %s", sm.Scope, telemetry.ScopeName, telemetry.Version)
 		}
 		for _, m := range sm.Metrics {
 			byName[m.Name] = m
@@ -168,49 +169,49 @@ func TestScriptedRetriesAreTracedAndMeasured(t *testing.T) {
 	}
 
 	span := e.onlySpan(t)
-	if span.Name() != awsretry.DefaultSpanName || span.SpanKind() != trace.SpanKindInternal {
-		t.Errorf("span %q of kind %v, want %q, internal", span.Name(), span.SpanKind(), awsretry.DefaultSpanName)
+	if span.Name() != telemetry.DefaultSpanName || span.SpanKind() != trace.SpanKindInternal {
+		t.Errorf("span %q of kind %v, want %q, internal", span.Name(), span.SpanKind(), telemetry.DefaultSpanName)
 	}
-	if span.InstrumentationScope().Name != awsretry.ScopeName || span.InstrumentationScope().Version != awsretry.Version {
-		t.Errorf("span scope %+v, want %s %s", span.InstrumentationScope(), awsretry.ScopeName, awsretry.Version)
+	if span.InstrumentationScope().Name != telemetry.ScopeName || span.InstrumentationScope().Version != telemetry.Version {
+		t.Errorf("span scope %+v, want %s %s", span.InstrumentationScope(), telemetry.ScopeName, telemetry.Version)
 	}
 	if span.Status().Code != codes.Unset {
 		t.Errorf("span status %+v, want unset", span.Status())
 	}
 	if got, want := set(span.Attributes()...), set(
-		awsretry.AttemptsKey.Int(3), awsretry.OutcomeKey.String("success"),
+		telemetry.AttemptsKey.Int(3), telemetry.OutcomeKey.String("success"),
 	); !got.Equals(&want) {
 		t.Errorf("span attributes %v, want %v", got.Encoded(attribute.DefaultEncoder()), want.Encoded(attribute.DefaultEncoder()))
 	}
 	wantEvents := []attribute.Set{
-		set(awsretry.AttemptKey.Int(1), awsretry.WillRetryKey.Bool(true),
-			attribute.String("error.type", "RequestLimitExceeded"), awsretry.ErrorCodeKey.String("RequestLimitExceeded"),
-			awsretry.ClassKey.String("throttle"), awsretry.DelayKey.Float64(3),
+		set(telemetry.AttemptKey.Int(1), telemetry.WillRetryKey.Bool(true),
+			attribute.String("error.type", "RequestLimitExceeded"), telemetry.ErrorCodeKey.String("RequestLimitExceeded"),
+			telemetry.ClassKey.String("throttle"), telemetry.DelayKey.Float64(3),
 			attribute.Int("http.response.status_code", 503), attribute.String("aws.request_id", "req-1")),
-		set(awsretry.AttemptKey.Int(2), awsretry.WillRetryKey.Bool(true),
-			attribute.String("error.type", "InvalidInstanceID.NotFound"), awsretry.ErrorCodeKey.String("InvalidInstanceID.NotFound"),
-			awsretry.ClassKey.String("eventual_consistency"), awsretry.DelayKey.Float64(3.3),
+		set(telemetry.AttemptKey.Int(2), telemetry.WillRetryKey.Bool(true),
+			attribute.String("error.type", "InvalidInstanceID.NotFound"), telemetry.ErrorCodeKey.String("InvalidInstanceID.NotFound"),
+			telemetry.ClassKey.String("eventual_consistency"), telemetry.DelayKey.Float64(3.3),
 			attribute.Int("http.response.status_code", 400), attribute.String("aws.request_id", "req-2")),
-		set(awsretry.AttemptKey.Int(3), awsretry.WillRetryKey.Bool(false)),
+		set(telemetry.AttemptKey.Int(3), telemetry.WillRetryKey.Bool(false)),
 	}
 	assertEvents(t, span, wantEvents)
 
 	got := e.metrics(t)
-	assertMetric(t, got, counter(awsretry.AttemptsMetricName, "{attempt}",
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("retried"), attribute.String("error.type", "RequestLimitExceeded")), Value: 1},
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("retried"), attribute.String("error.type", "InvalidInstanceID.NotFound")), Value: 1},
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("success")), Value: 1},
+	assertMetric(t, got, counter(telemetry.AttemptsMetricName, "{attempt}",
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("retried"), attribute.String("error.type", "RequestLimitExceeded")), Value: 1},
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("retried"), attribute.String("error.type", "InvalidInstanceID.NotFound")), Value: 1},
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("success")), Value: 1},
 	))
 	assertMetric(t, got, metricdata.Metrics{
-		Name: awsretry.DelayMetricName,
+		Name: telemetry.DelayMetricName,
 		Unit: "s",
 		Data: metricdata.Histogram[float64]{Temporality: metricdata.CumulativeTemporality, DataPoints: []metricdata.HistogramDataPoint[float64]{
 			delayPoint(set(attribute.String("error.type", "RequestLimitExceeded")), 3),
 			delayPoint(set(attribute.String("error.type", "InvalidInstanceID.NotFound")), 3.3),
 		}},
 	})
-	assertMetric(t, got, counter(awsretry.CallsMetricName, "{call}",
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("success")), Value: 1},
+	assertMetric(t, got, counter(telemetry.CallsMetricName, "{call}",
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("success")), Value: 1},
 	))
 }
 
@@ -221,8 +222,8 @@ func assertEvents(t *testing.T, span sdktrace.ReadOnlySpan, want []attribute.Set
 		t.Fatalf("%d events, want %d", len(events), len(want))
 	}
 	for i, ev := range events {
-		if ev.Name != awsretry.AttemptEventName {
-			t.Errorf("event %d named %q, want %q", i+1, ev.Name, awsretry.AttemptEventName)
+		if ev.Name != telemetry.AttemptEventName {
+			t.Errorf("event %d named %q, want %q", i+1, ev.Name, telemetry.AttemptEventName)
 		}
 		if got := set(ev.Attributes...); !got.Equals(&want[i]) {
 			t.Errorf("event %d attributes\n got %s\nwant %s", i+1,
@@ -243,7 +244,7 @@ func TestExhaustionIsAnErrorSpan(t *testing.T) {
 	if span.Status().Code != codes.Error || span.Status().Description != "exhausted: RequestLimitExceeded" {
 		t.Errorf("span status %+v, want error %q", span.Status(), "exhausted: RequestLimitExceeded")
 	}
-	if got, want := set(span.Attributes()...), set(awsretry.AttemptsKey.Int(10), awsretry.OutcomeKey.String("exhausted"),
+	if got, want := set(span.Attributes()...), set(telemetry.AttemptsKey.Int(10), telemetry.OutcomeKey.String("exhausted"),
 		attribute.String("error.type", "RequestLimitExceeded")); !got.Equals(&want) {
 		t.Errorf("span attributes %s", got.Encoded(attribute.DefaultEncoder()))
 	}
@@ -252,20 +253,20 @@ func TestExhaustionIsAnErrorSpan(t *testing.T) {
 		t.Fatalf("%d events, want 10", len(events))
 	}
 	last := set(events[9].Attributes...)
-	if v, _ := last.Value(awsretry.WillRetryKey); v.AsBool() || last.HasValue(awsretry.DelayKey) {
+	if v, _ := last.Value(telemetry.WillRetryKey); v.AsBool() || last.HasValue(telemetry.DelayKey) {
 		t.Errorf("last event %s says a retry follows", last.Encoded(attribute.DefaultEncoder()))
 	}
-	if v, _ := last.Value(awsretry.StopReasonKey); v.AsString() != "exhausted" {
+	if v, _ := last.Value(telemetry.StopReasonKey); v.AsString() != "exhausted" {
 		t.Errorf("last event's stop reason %q, want exhausted", v.AsString())
 	}
 	got := e.metrics(t)
 	throttled := attribute.String("error.type", "RequestLimitExceeded")
-	assertMetric(t, got, counter(awsretry.AttemptsMetricName, "{attempt}",
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("retried"), throttled), Value: 9},
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("not_retried"), throttled), Value: 1},
+	assertMetric(t, got, counter(telemetry.AttemptsMetricName, "{attempt}",
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("retried"), throttled), Value: 9},
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("not_retried"), throttled), Value: 1},
 	))
-	assertMetric(t, got, counter(awsretry.CallsMetricName, "{call}",
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("exhausted"), throttled), Value: 1},
+	assertMetric(t, got, counter(telemetry.CallsMetricName, "{call}",
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("exhausted"), throttled), Value: 1},
 	))
 }
 
@@ -293,8 +294,8 @@ func TestNonRetryableAndElapsedOutcomes(t *testing.T) {
 			if strings.HasPrefix(metricType, "*") {
 				metricType = "_OTHER"
 			}
-			assertMetric(t, e.metrics(t), counter(awsretry.CallsMetricName, "{call}",
-				metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String(tt.outcome), attribute.String("error.type", metricType)), Value: 1},
+			assertMetric(t, e.metrics(t), counter(telemetry.CallsMetricName, "{call}",
+				metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String(tt.outcome), attribute.String("error.type", metricType)), Value: 1},
 			))
 		})
 	}
@@ -319,11 +320,11 @@ func TestCanceledDuringWait(t *testing.T) {
 		t.Errorf("span status %+v with %d events, want canceled after 1 event", span.Status(), len(span.Events()))
 	}
 	got := e.metrics(t)
-	assertMetric(t, got, counter(awsretry.CallsMetricName, "{call}",
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("canceled"), attribute.String("error.type", "context canceled")), Value: 1},
+	assertMetric(t, got, counter(telemetry.CallsMetricName, "{call}",
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("canceled"), attribute.String("error.type", "context canceled")), Value: 1},
 	))
-	assertMetric(t, got, counter(awsretry.AttemptsMetricName, "{attempt}",
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("retried"), attribute.String("error.type", "ThrottlingException")), Value: 1},
+	assertMetric(t, got, counter(telemetry.AttemptsMetricName, "{attempt}",
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("retried"), attribute.String("error.type", "ThrottlingException")), Value: 1},
 	))
 }
 
@@ -331,7 +332,7 @@ func TestCanceledDuringWait(t *testing.T) {
 // Do span, then a span fn starts (as an SDK call's instrumentation would).
 func TestSpansNest(t *testing.T) {
 	e := newEnv(t)
-	r := e.retrier(t, awsretry.WithSpanName("ec2.DescribeInstances"))
+	r := e.retrier(t).Named("ec2.DescribeInstances")
 	tracer := e.tp.Tracer("caller")
 	ctx, parent := tracer.Start(context.Background(), "handler")
 	calls := 0
@@ -406,13 +407,13 @@ func TestUnknownCodesAreBoundedInMetrics(t *testing.T) {
 	}
 	spans := e.spans.Ended()
 	lastEvent := set(spans[2].Events()[1].Attributes...)
-	if v, _ := lastEvent.Value(awsretry.ErrorCodeKey); v.AsString() != long[:128] {
+	if v, _ := lastEvent.Value(telemetry.ErrorCodeKey); v.AsString() != long[:128] {
 		t.Errorf("span code %q, want the code truncated to 128 bytes", v.AsString())
 	}
-	assertMetric(t, e.metrics(t), counter(awsretry.CallsMetricName, "{call}",
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("non_retryable"), attribute.String("error.type", "_OTHER")), Value: 2},
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("exhausted"), attribute.String("error.type", "_OTHER")), Value: 1},
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("exhausted"), attribute.String("error.type", "ConcurrentTagAccess")), Value: 1},
+	assertMetric(t, e.metrics(t), counter(telemetry.CallsMetricName, "{call}",
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("non_retryable"), attribute.String("error.type", "_OTHER")), Value: 2},
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("exhausted"), attribute.String("error.type", "_OTHER")), Value: 1},
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("exhausted"), attribute.String("error.type", "ConcurrentTagAccess")), Value: 1},
 	))
 }
 
@@ -493,8 +494,8 @@ func TestServerHintIsRecorded(t *testing.T) {
 		return nil
 	})
 	first := set(e.onlySpan(t).Events()[0].Attributes...)
-	after, _ := first.Value(awsretry.RetryAfterKey)
-	delay, _ := first.Value(awsretry.DelayKey)
+	after, _ := first.Value(telemetry.RetryAfterKey)
+	delay, _ := first.Value(telemetry.DelayKey)
 	if after.AsFloat64() != 4.5 || delay.AsFloat64() != 4.5 {
 		t.Errorf("retry_after %v, delay %v; want 4.5 and 4.5", after.AsFloat64(), delay.AsFloat64())
 	}
@@ -523,17 +524,17 @@ func TestPanicEndsTheSpanWithAnError(t *testing.T) {
 	if span.Status().Code != codes.Error || span.Status().Description != "panic: the operation panicked" {
 		t.Errorf("span status %+v, want an error for the panic", span.Status())
 	}
-	if got, want := set(span.Attributes()...), set(awsretry.AttemptsKey.Int(2), awsretry.OutcomeKey.String("panic")); !got.Equals(&want) {
+	if got, want := set(span.Attributes()...), set(telemetry.AttemptsKey.Int(2), telemetry.OutcomeKey.String("panic")); !got.Equals(&want) {
 		t.Errorf("span attributes %s", got.Encoded(attribute.DefaultEncoder()))
 	}
-	assertMetric(t, e.metrics(t), counter(awsretry.CallsMetricName, "{call}",
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("panic")), Value: 1},
+	assertMetric(t, e.metrics(t), counter(telemetry.CallsMetricName, "{call}",
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("panic")), Value: 1},
 	))
 }
 
 func TestBudgetRefusalIsRecorded(t *testing.T) {
 	e := newEnv(t)
-	r := e.retrier(t, awsretry.WithBudget(awsretry.MustNewBudget(awsretry.BudgetCapacity(5))))
+	r := e.retrier(t, awsretry.WithBudget(mustBudget(awsretry.BudgetConfig{Capacity: 5})))
 	_ = r.Do(context.Background(), func(context.Context) error { return sdkError("RequestLimitExceeded", 503, "r", "") })
 	span := e.onlySpan(t)
 	events := span.Events()
@@ -541,11 +542,11 @@ func TestBudgetRefusalIsRecorded(t *testing.T) {
 		t.Fatalf("%d events, status %+v; want 2 events and a budget error", len(events), span.Status())
 	}
 	last := set(events[1].Attributes...)
-	if v, _ := last.Value(awsretry.StopReasonKey); v.AsString() != "budget" {
+	if v, _ := last.Value(telemetry.StopReasonKey); v.AsString() != "budget" {
 		t.Errorf("last event's stop reason %q, want budget", v.AsString())
 	}
-	assertMetric(t, e.metrics(t), counter(awsretry.CallsMetricName, "{call}",
-		metricdata.DataPoint[int64]{Attributes: set(awsretry.OutcomeKey.String("budget"), attribute.String("error.type", "RequestLimitExceeded")), Value: 1},
+	assertMetric(t, e.metrics(t), counter(telemetry.CallsMetricName, "{call}",
+		metricdata.DataPoint[int64]{Attributes: set(telemetry.OutcomeKey.String("budget"), attribute.String("error.type", "RequestLimitExceeded")), Value: 1},
 	))
 }
 
@@ -565,4 +566,13 @@ func TestAttributeValuesAreBounded(t *testing.T) {
 	if d := e.onlySpan(t).Status().Description; len(d) > 200 {
 		t.Errorf("status description is %d bytes", len(d))
 	}
+}
+
+// mustBudget returns a Budget of a valid config.
+func mustBudget(c awsretry.BudgetConfig) *awsretry.Budget {
+	b, err := awsretry.NewBudget(c)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -216,6 +216,10 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
+// conflicts retries the conditional-write conflicts of the simulation,
+// and nothing else.
+var conflicts = awsretry.NewAWSClassifier(awsretry.AWSRules{Codes: []string{"ConditionalCheckFailedException"}})
+
 // client builds client id's Retrier and network, each with its own random
 // stream, so that the draws of one client do not depend on the order in
 // which goroutines run.
@@ -229,8 +233,7 @@ func (cfg Config) client(id int) (*awsretry.Retrier, *network, error) {
 		awsretry.WithJitter(cfg.Policy.Jitter),
 		// Each Retrier serves one goroutine, so an unlocked source is safe.
 		awsretry.WithRandom(jitter),
-		awsretry.WithCodes("ConditionalCheckFailedException"),
-		awsretry.WithNotFoundRule(false),
+		awsretry.WithClassifier(conflicts),
 	)
 	if err != nil {
 		return nil, nil, err

@@ -26,7 +26,7 @@ type Expectation struct {
 // "POST EC2/<Operation>" of the client service whose only child is a SERVER
 // span "EC2/<Operation>" of the server service.
 type Call struct {
-	// Span is the Retrier span's name (WithSpanName).
+	// Span is the Retrier span's name (Retrier.Named).
 	Span string
 	// Operation is the EC2 action, e.g. "DescribeInstances".
 	Operation string

@@ -13,6 +13,7 @@ import (
 	"github.com/awsretry/awsretry"
 	"github.com/awsretry/awsretry/awsretrytest"
 	"github.com/awsretry/awsretry/examples/awsfake"
+	"github.com/awsretry/awsretry/telemetry"
 )
 
 // retriedFaults are the faults a call meets on its way, each retried by
@@ -89,10 +90,10 @@ func TestFaultsAreRetried(t *testing.T) {
 					t.Fatalf("%d spans, want 1 with 2 attempt events", len(ended))
 				}
 				event := attribute.NewSet(ended[0].Events()[0].Attributes...)
-				if v, _ := event.Value(awsretry.ClassKey); v.AsString() != tc.class.String() {
+				if v, _ := event.Value(telemetry.ClassKey); v.AsString() != tc.class.String() {
 					t.Errorf("attempt 1's class %q, want %q", v.AsString(), tc.class)
 				}
-				if v, _ := event.Value(awsretry.WillRetryKey); !v.AsBool() {
+				if v, _ := event.Value(telemetry.WillRetryKey); !v.AsBool() {
 					t.Error("attempt 1's event does not say it will be retried")
 				}
 				if tc.name == "signed 10 minutes off" {

@@ -83,9 +83,9 @@ func run(out io.Writer, delay time.Duration, backoff float64, real bool, region,
 		fmt.Fprintf(out, "%7.3fs   attempt %d failed: %s (%s): retrying in %v\n",
 			time.Since(start).Seconds(), a.Number, a.Classification.Code, a.Classification.Class, a.Delay)
 	}
-	opts := []awsretry.Option{awsretry.WithDelay(delay), awsretry.WithBackoff(backoff), awsretry.WithOnRetry(printAttempt)}
-	launch := awsretry.MustNew(append(opts, awsretry.WithSpanName("ec2.RunInstances"))...)
-	wait := awsretry.MustNew(append(opts, awsretry.WithSpanName("ec2.WaitForInstance"))...)
+	// One policy; each kind of operation names its spans.
+	policy := awsretry.MustNew(awsretry.WithDelay(delay), awsretry.WithBackoff(backoff), awsretry.WithOnRetry(printAttempt))
+	launch, wait := policy.Named("ec2.RunInstances"), policy.Named("ec2.WaitForInstance")
 
 	var cfg aws.Config
 	if real {

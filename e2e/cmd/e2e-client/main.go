@@ -77,16 +77,12 @@ func run(endpoint, otlp string, delay time.Duration, backoff float64) (traceID s
 		log.Printf("%7.3fs attempt %d failed: %s (%s): retrying in %v",
 			time.Since(start).Seconds(), a.Number, a.Classification.Code, a.Classification.Class, a.Delay)
 	}
-	opts := []awsretry.Option{awsretry.WithDelay(delay), awsretry.WithBackoff(backoff), awsretry.WithTries(scenario.Tries),
-		awsretry.WithOnRetry(logRetry)}
-	launch, err := awsretry.New(append(opts, awsretry.WithSpanName(scenario.LaunchSpan))...)
+	policy, err := awsretry.New(awsretry.WithDelay(delay), awsretry.WithBackoff(backoff), awsretry.WithTries(scenario.Tries),
+		awsretry.WithOnRetry(logRetry))
 	if err != nil {
 		return "", err
 	}
-	wait, err := awsretry.New(append(opts, awsretry.WithSpanName(scenario.WaitSpan))...)
-	if err != nil {
-		return "", err
-	}
+	launch, wait := policy.Named(scenario.LaunchSpan), policy.Named(scenario.WaitSpan)
 
 	cfg := awsfake.Config(endpoint)
 	cfg.HTTPClient = &http.Client{

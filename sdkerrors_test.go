@@ -1,7 +1,9 @@
 package awsretry_test
 
+// Errors shaped as aws-sdk-go-v2 returns them, and error values no real
+// client builds.
+
 import (
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -24,25 +26,18 @@ func apiError(code string, status int) error {
 	}
 }
 
-// failing returns an operation that fails with errs in turn, then succeeds,
-// and a pointer to the number of calls made.
-func failing(errs ...error) (func() error, *int) {
-	calls := 0
-	return func() error {
-		calls++
-		if calls <= len(errs) {
-			return errs[calls-1]
-		}
-		return nil
-	}, &calls
+// hinted returns a throttling error whose response carries the header.
+func hinted(name, value string) error {
+	err := apiError("SlowDown", 503)
+	err.(*smithy.OperationError).Err.(*smithyhttp.ResponseError).Response.Header.Set(name, value)
+	return err
 }
-
-var errPlain = errors.New("plain error")
 
 // cycle is an error whose Unwrap leads back to itself.
 type cycle struct{ next error }
 
 func (c *cycle) Error() string { return "cycle" }
+
 func (c *cycle) Unwrap() error { return c.next }
 
 // hostileErrors are error values the types allow but no real client builds.

@@ -304,3 +304,51 @@ func responseDetails(err error) (status int, id string) {
 	}
 	return f.status, id
 }
+
+// findError returns the first error in err's tree that is a T, in the order
+// errors.As searches the tree. It is errors.As without reflection and without
+// allocating, except where an error in the tree has its own As method; it
+// visits at most maxChain errors, and finds nothing where a method of the
+// tree panics (a typed nil).
+func findError[T any](err error) (t T, found bool) {
+	defer func() {
+		if recover() != nil {
+			var zero T
+			t, found = zero, false
+		}
+	}()
+	budget := maxChain
+	return findErrorWithin[T](err, &budget)
+}
+
+// findErrorWithin is findError visiting at most *budget errors, so that an
+// Unwrap cycle cannot hang Do.
+func findErrorWithin[T any](err error, budget *int) (T, bool) {
+	for err != nil && *budget > 0 {
+		*budget--
+		if t, ok := err.(T); ok {
+			return t, true
+		}
+		if x, ok := err.(interface{ As(any) bool }); ok {
+			var t T
+			if x.As(&t) {
+				return t, true
+			}
+		}
+		switch x := err.(type) {
+		case interface{ Unwrap() error }:
+			err = x.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, err := range x.Unwrap() {
+				if t, ok := findErrorWithin[T](err, budget); ok {
+					return t, true
+				}
+			}
+			err = nil
+		default:
+			err = nil
+		}
+	}
+	var zero T
+	return zero, false
+}

@@ -1,0 +1,69 @@
+// Package telemetry names what awsretry records in OpenTelemetry: the
+// instrumentation scope, the span of a Do call, the event of each attempt
+// and their attributes, and the metrics. docs/telemetry.md describes each,
+// with when it is set.
+//
+// Attribute keys of awsretry's own are in the "awsretry." namespace; the
+// others (error.type, http.response.status_code, aws.request_id,
+// exception.message) are OpenTelemetry semantic conventions.
+package telemetry
+
+import "go.opentelemetry.io/otel/attribute"
+
+// ScopeName is the instrumentation scope name of the tracer and the meter
+// that record retries: the import path of package awsretry.
+const ScopeName = "github.com/awsretry/awsretry"
+
+// Version is awsretry's version, recorded as the instrumentation scope
+// version.
+const Version = "0.1.0-dev"
+
+// DefaultSpanName is the name of the span Do starts, unless the Retrier was
+// named with Retrier.Named.
+const DefaultSpanName = "awsretry.Do"
+
+// The event and the metrics.
+const (
+	// AttemptEventName is the span event recorded for each attempt.
+	AttemptEventName = "awsretry.attempt"
+
+	// AttemptsMetricName counts attempts (unit {attempt}), by OutcomeKey
+	// (success, retried, not_retried) and error.type.
+	AttemptsMetricName = "awsretry.attempts"
+	// DelayMetricName is a histogram of the waits before retries, in
+	// seconds, by error.type.
+	DelayMetricName = "awsretry.retry.delay"
+	// CallsMetricName counts Do calls (unit {call}) by OutcomeKey (success,
+	// non_retryable, exhausted, canceled, elapsed, deadline, budget, panic)
+	// and error.type.
+	CallsMetricName = "awsretry.calls"
+)
+
+// The attribute keys of awsretry's own.
+const (
+	// AttemptKey is the 1-based attempt number, on attempt events.
+	AttemptKey = attribute.Key("awsretry.attempt")
+	// AttemptsKey is the number of attempts made, on the span.
+	AttemptsKey = attribute.Key("awsretry.attempts")
+	// ErrorCodeKey is the error code found by the classifier, on attempt
+	// events; at most 128 bytes.
+	ErrorCodeKey = attribute.Key("awsretry.error_code")
+	// WillRetryKey says whether another attempt follows, on attempt events.
+	WillRetryKey = attribute.Key("awsretry.will_retry")
+	// DelayKey is the wait before the next attempt in seconds, on attempt
+	// events that are followed by a retry.
+	DelayKey = attribute.Key("awsretry.delay_seconds")
+	// OutcomeKey is the outcome of a Do call (on the span and the calls
+	// metric) or of an attempt (on the attempts metric).
+	OutcomeKey = attribute.Key("awsretry.outcome")
+	// ClassKey is the class of a retryable error (throttle, transient,
+	// eventual_consistency, connection, timeout), on attempt events.
+	ClassKey = attribute.Key("awsretry.class")
+	// RetryAfterKey is the server's retry hint in seconds, on attempt
+	// events whose error carried one; DelayKey holds the wait chosen.
+	RetryAfterKey = attribute.Key("awsretry.retry_after_seconds")
+	// StopReasonKey says why a retryable error was not retried, on its
+	// attempt event: exhausted, elapsed, deadline, budget, or canceled
+	// (the context ended during the attempt).
+	StopReasonKey = attribute.Key("awsretry.stop_reason")
+)
