@@ -8,7 +8,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 300000x
 FUZZ_TARGETS := FuzzOptions FuzzClassify FuzzRetryAfter FuzzNotFoundRule
 
-.PHONY: demo test lint bench bench-peers fuzz e2e
+.PHONY: demo test test-oldest lint bench bench-peers fuzz e2e
 
 # Run the demo: no AWS account needed.
 demo:
@@ -20,6 +20,12 @@ test:
 	@set -e; for m in $(MODULES); do \
 		short=; [ $$m = benchmarks ] && short=-short; \
 		echo "== go test -race $$short ./... in $$m"; (cd $$m && go test -race $$short ./...); done
+
+# The root module's tests on the oldest Go its go.mod promises, the
+# toolchain fetched through the module proxy.
+OLDEST_GO := go1.25.5
+test-oldest:
+	GOTOOLCHAIN=$(OLDEST_GO) go test -race ./...
 
 # gofmt, go vet and staticcheck in every module.
 lint:

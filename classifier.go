@@ -226,7 +226,7 @@ func (c *AWSClassifier) listsCode(code string) bool {
 func (c *AWSClassifier) Classify(err error) (cl Classification) {
 	defer func() {
 		if recover() != nil {
-			cl = Classification{}
+			cl = Classification{} // an error value whose methods panic: a typed nil in its chain
 		}
 	}()
 	var f errorFacts
@@ -319,17 +319,23 @@ type codeLister interface {
 	listsCode(code string) bool
 }
 
-// reportsCode returns the function that tells which error codes the
-// metrics of a Retrier with classifier c report by name: the common codes
-// and, for the classifiers of this package, the codes they retry, at most
-// maxCodeLen bytes long. Any other code is reported as _OTHER, so that codes
-// a server chooses cannot multiply time series.
-func reportsCode(c Classifier) func(code string) bool {
+// codeReporter tells which error codes the metrics of a Retrier report by
+// name: the common codes and, for the classifiers of this package, the
+// codes they retry, at most maxCodeLen bytes long. Any other code is
+// reported as _OTHER, so that codes a server chooses cannot multiply time
+// series.
+type codeReporter struct {
+	lister codeLister // nil: a classifier of the user's
+}
+
+func reportsCode(c Classifier) codeReporter {
 	lister, _ := c.(codeLister)
-	return func(code string) bool {
-		if _, ok := commonCodes[code]; ok {
-			return true
-		}
-		return lister != nil && len(code) <= maxCodeLen && lister.listsCode(code)
+	return codeReporter{lister}
+}
+
+func (r codeReporter) reports(code string) bool {
+	if _, ok := commonCodes[code]; ok {
+		return true
 	}
+	return r.lister != nil && len(code) <= maxCodeLen && r.lister.listsCode(code)
 }

@@ -222,3 +222,30 @@ func ExampleWithClassifier_consistencyOnly() {
 	// InvalidInstanceID.NotFound attempts: 2
 	// ThrottlingException attempts: 1
 }
+
+// One policy for every call to DynamoDB, with a retry budget shared by all
+// of them, and a span name per kind of operation.
+func ExampleNewBudget() {
+	budget, err := awsretry.NewBudget(awsretry.BudgetConfig{}) // aws-sdk-go-v2's defaults
+	if err != nil {
+		panic(err)
+	}
+	dynamodb := awsretry.MustNew(awsretry.WithBudget(budget), awsretry.WithClock(awsretrytest.NewClock()))
+	putItem := dynamodb.Named("dynamodb.PutItem")
+
+	calls := 0
+	err = putItem.Do(context.Background(), func(ctx context.Context) error {
+		calls++ // client.PutItem(ctx, input) in real code
+		if calls == 1 {
+			return &smithy.GenericAPIError{Code: "ProvisionedThroughputExceededException"}
+		}
+		return nil
+	})
+	fmt.Println(err, calls, budget.Tokens())
+
+	_, err = awsretry.NewBudget(awsretry.BudgetConfig{Capacity: -1})
+	fmt.Println(err)
+	// Output:
+	// <nil> 2 500
+	// awsretry: NewBudget: BudgetConfig.Capacity (-1): must not be negative (0 means 500)
+}

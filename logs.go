@@ -8,7 +8,7 @@ import (
 // The log records of Do, with WithLogger.
 
 // logRetry logs a scheduled retry.
-func (o *observer) logRetry(ctx context.Context, a Attempt) {
+func (o *observer) logRetry(ctx context.Context, a *Attempt) {
 	if o.logger == nil {
 		return
 	}
@@ -20,8 +20,9 @@ func (o *observer) logRetry(ctx context.Context, a Attempt) {
 }
 
 // logEnd logs the end of a failed call: at Warn, or Info for a
-// non-retryable error. err is the error Do returns.
-func (o *observer) logEnd(ctx context.Context, out outcome, attempts int, errType string, err error) {
+// non-retryable error. last is the attempt that ended it, or the context's
+// error; err is the error Do returns.
+func (o *observer) logEnd(ctx context.Context, out outcome, attempts int, last *Attempt, err error) {
 	if o.logger == nil {
 		return
 	}
@@ -32,7 +33,7 @@ func (o *observer) logEnd(ctx context.Context, out outcome, attempts int, errTyp
 	o.log(ctx, level, "awsretry: giving up", err,
 		slog.String("outcome", string(out)),
 		slog.Int("attempts", attempts),
-		slog.String("error_type", errType))
+		slog.String("error_type", errorType(last)))
 }
 
 // log writes one record; the error's message only when messages are on.

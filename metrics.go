@@ -3,7 +3,6 @@ package awsretry
 import (
 	"context"
 	"sync"
-	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -133,36 +132,46 @@ func (in *instruments) succeeded(ctx context.Context) {
 }
 
 // retried counts a retried attempt and its wait.
-func (in *instruments) retried(ctx context.Context, errType string, delay time.Duration) {
+func (in *instruments) retried(ctx context.Context, o *observer, a *Attempt) {
 	if in == nil || in.calls == nil {
 		return
 	}
-	if in.attempts.Enabled(ctx) {
+	attempts, delays := in.attempts.Enabled(ctx), in.delays.Enabled(ctx)
+	if !attempts && !delays {
+		return
+	}
+	errType := o.metricErrorType(a)
+	if attempts {
 		in.attempts.Add(ctx, 1, metricAttributes(attemptRetried, errType))
 	}
-	if in.delays.Enabled(ctx) {
-		in.delays.Record(ctx, delay.Seconds(), metricAttributes("", errType))
+	if delays {
+		in.delays.Record(ctx, a.Delay.Seconds(), metricAttributes("", errType))
 	}
 }
 
 // notRetried counts a failed attempt that ends its call.
-func (in *instruments) notRetried(ctx context.Context, errType string) {
-	if in == nil || in.calls == nil {
+func (in *instruments) notRetried(ctx context.Context, o *observer, a *Attempt) {
+	if in == nil || in.calls == nil || !in.attempts.Enabled(ctx) {
 		return
 	}
-	if in.attempts.Enabled(ctx) {
-		in.attempts.Add(ctx, 1, metricAttributes(attemptNotRetried, errType))
-	}
+	in.attempts.Add(ctx, 1, metricAttributes(attemptNotRetried, o.metricErrorType(a)))
 }
 
-// ended counts a call that ended with outcome o.
-func (in *instruments) ended(ctx context.Context, o outcome, errType string) {
-	if in == nil || in.calls == nil {
+// ended counts a failed call that ended with outcome out; last is the
+// attempt that ended it, or the context's error.
+func (in *instruments) ended(ctx context.Context, out outcome, o *observer, last *Attempt) {
+	if in == nil || in.calls == nil || !in.calls.Enabled(ctx) {
 		return
 	}
-	if in.calls.Enabled(ctx) {
-		in.calls.Add(ctx, 1, metricAttributes(o, errType))
+	in.calls.Add(ctx, 1, metricAttributes(out, o.metricErrorType(last)))
+}
+
+// panicked counts a call whose operation panicked.
+func (in *instruments) panicked(ctx context.Context) {
+	if in == nil || in.calls == nil || !in.calls.Enabled(ctx) {
+		return
 	}
+	in.calls.Add(ctx, 1, metricAttributes(callPanicked, ""))
 }
 
 // metricErrorType is the error.type recorded in metrics, from a bounded
@@ -170,9 +179,9 @@ func (in *instruments) ended(ctx context.Context, o outcome, errType string) {
 // reportsCode); "connection" or "timeout" for a transport failure without a
 // code; the context error's text for context errors; _OTHER for any other
 // code and any other error without one.
-func (o *observer) metricErrorType(a Attempt) string {
+func (o *observer) metricErrorType(a *Attempt) string {
 	c := a.Classification
-	if c.Code != "" && o.reports(c.Code) {
+	if c.Code != "" && o.codes.reports(c.Code) {
 		return c.Code
 	}
 	if t, ok := transportErrorType(c); ok {

@@ -177,11 +177,11 @@ func (r *Retrier) loop(ctx context.Context, fn func(context.Context) error, run 
 			r.budget.refund(n == 1, paid)
 			return nil
 		}
-		run.last = r.classify(n, err, timedOut)
+		r.classify(&run.last, n, err, timedOut)
 		if !run.last.Classification.Retryable {
 			return err
 		}
-		wait, reason := r.decide(ctx, n, start, &waits, run.last.Classification)
+		wait, reason := r.decide(ctx, n, start, &waits, run.last.Classification.RetryAfter)
 		if reason == "" {
 			var ok bool
 			if paid, ok = r.budget.take(run.last.Classification.Class); !ok {
@@ -192,7 +192,7 @@ func (r *Retrier) loop(ctx context.Context, fn func(context.Context) error, run 
 			return giveUp(ctx, reason, n, err)
 		}
 		run.last.Delay = wait
-		call.retrying(ctx, run.last)
+		call.retrying(ctx, &run.last)
 		if sleeper.sleep(ctx, r.clock, wait) != nil {
 			return canceled(ctx, n, err)
 		}
@@ -231,26 +231,26 @@ func (r *Retrier) attemptWithTimeout(ctx context.Context, fn func(context.Contex
 	return err, timedOut
 }
 
-// classify returns the record of failed attempt n.
-func (r *Retrier) classify(n int, err error, timedOut bool) Attempt {
-	a := Attempt{Number: n, Err: err, Classification: r.classifier.Classify(err)}
+// classify records failed attempt n in a.
+func (r *Retrier) classify(a *Attempt, n int, err error, timedOut bool) {
+	a.Number, a.Err, a.Classification, a.Delay = n, err, r.classifier.Classify(err), 0
 	if timedOut {
 		a.Classification.Retryable, a.Classification.Class = true, ClassTimeout
 	}
-	return a
 }
 
-// decide returns the wait before attempt n+1, or the reason to give up
-// instead: the attempts are exhausted, ctx ended during the attempt, or
-// the wait would pass the elapsed-time limit or ctx's deadline.
-func (r *Retrier) decide(ctx context.Context, n int, start time.Time, waits *waits, c Classification) (time.Duration, Reason) {
+// decide returns the wait before attempt n+1 (the schedule's, moved
+// towards the server's hint), or the reason to give up instead: the
+// attempts are exhausted, ctx ended during the attempt, or the wait would
+// pass the elapsed-time limit or ctx's deadline.
+func (r *Retrier) decide(ctx context.Context, n int, start time.Time, waits *waits, hint time.Duration) (time.Duration, Reason) {
 	switch {
 	case n >= r.tries:
 		return 0, ReasonExhausted
 	case ctx.Err() != nil:
 		return 0, ReasonCanceled
 	}
-	wait := waits.next(&r.schedule, n, c.RetryAfter)
+	wait := waits.next(&r.schedule, n, hint)
 	if r.maxElapsed > 0 && saturatingAdd(r.clock.Now().Sub(start), wait) > r.maxElapsed {
 		return 0, ReasonElapsed
 	}

@@ -22,8 +22,8 @@ const defaultSpanName = telemetry.DefaultSpanName
 type observer struct {
 	tracers     tracers
 	instruments instrumentSource
-	reports     func(code string) bool // codes metrics report by name
-	messages    bool                   // record error messages
+	codes       codeReporter // the codes metrics report by name
+	messages    bool         // record error messages
 	logger      *slog.Logger
 	onRetry     func(context.Context, Attempt)
 }
@@ -31,7 +31,7 @@ type observer struct {
 func newObserver(c *config, classifier Classifier) (*observer, error) {
 	o := &observer{
 		tracers:  tracersOf(c.tracerProvider),
-		reports:  reportsCode(classifier),
+		codes:    reportsCode(classifier),
 		messages: c.errorMessages,
 		logger:   c.logger,
 		onRetry:  c.onRetry,
@@ -63,13 +63,19 @@ func (o *observer) start(ctx context.Context, name string, c *call) context.Cont
 
 // retrying records a failed attempt that will be retried after a.Delay,
 // and calls the user's hook.
-func (c *call) retrying(ctx context.Context, a Attempt) {
+func (c *call) retrying(ctx context.Context, a *Attempt) {
 	c.announced = a.Number
-	c.span.attempt(c.o, a, true, "")
-	c.in.retried(ctx, c.o.metricErrorType(a), a.Delay)
-	c.o.logRetry(ctx, a)
+	if c.span.span != nil {
+		c.span.attempt(c.o, a, true, "")
+	}
+	if c.in != nil {
+		c.in.retried(ctx, c.o, a)
+	}
+	if c.o.logger != nil {
+		c.o.logRetry(ctx, a)
+	}
 	if c.o.onRetry != nil {
-		c.o.onRetry(ctx, a)
+		c.o.onRetry(ctx, *a)
 	}
 }
 
@@ -105,23 +111,22 @@ func (c *call) end(run *run, errp *error) {
 		c.in.succeeded(ctx)
 	case callPanicked:
 		c.span.panicked(run.attempts)
-		c.in.ended(ctx, callPanicked, "")
+		c.in.panicked(ctx)
 	default:
 		// The last attempt ends the call, unless it was already recorded
 		// as retried: the context ended during the wait that followed it,
 		// or before the first attempt. The context's error is then what
 		// ended the call.
-		last := run.last
+		last := &run.last
 		if last.Number > c.announced {
 			c.span.attempt(c.o, last, false, o)
-			c.in.notRetried(ctx, c.o.metricErrorType(last))
+			c.in.notRetried(ctx, c.o, last)
 		} else {
-			last = Attempt{Err: contextErrOf(err)}
+			last = &Attempt{Err: contextErrOf(err)}
 		}
-		errType := errorType(last)
-		c.span.failed(run.attempts, o, errType)
-		c.in.ended(ctx, o, c.o.metricErrorType(last))
-		c.o.logEnd(ctx, o, run.attempts, errType, err)
+		c.span.failed(run.attempts, o, last)
+		c.in.ended(ctx, o, c.o, last)
+		c.o.logEnd(ctx, o, run.attempts, last, err)
 	}
 }
 
@@ -167,7 +172,7 @@ const otherErrorType = "_OTHER"
 // attempt that timed out; "context canceled" or "context deadline
 // exceeded" for other context errors; otherwise the error's Go type (seen
 // through Retryable's and Permanent's marks); at most maxCodeLen bytes.
-func errorType(a Attempt) string {
+func errorType(a *Attempt) string {
 	c := a.Classification
 	if c.Code != "" {
 		return truncate(c.Code, maxCodeLen)
@@ -181,15 +186,7 @@ func errorType(a Attempt) string {
 	if t, ok := contextErrorType(a.Err); ok {
 		return t
 	}
-	err := a.Err
-	for {
-		v, ok := err.(*verdictError)
-		if !ok {
-			break
-		}
-		err = v.err
-	}
-	return truncate(reflect.TypeOf(err).String(), maxCodeLen)
+	return truncate(reflect.TypeOf(unmarked(a.Err)).String(), maxCodeLen)
 }
 
 // transportErrorType is the error type of a failure without a code that

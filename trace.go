@@ -105,7 +105,7 @@ func (s spanRecorder) recording() bool { return s.span != nil && s.span.IsRecord
 
 // attempt adds the event of a failed attempt; o is the call's outcome when
 // the attempt ends it.
-func (s spanRecorder) attempt(obs *observer, a Attempt, willRetry bool, o outcome) {
+func (s spanRecorder) attempt(obs *observer, a *Attempt, willRetry bool, o outcome) {
 	if !s.recording() {
 		return
 	}
@@ -155,12 +155,14 @@ func (s spanRecorder) succeeded(attempts int) {
 	s.span.End()
 }
 
-// failed ends the span of a failed call with an error status.
-func (s spanRecorder) failed(attempts int, o outcome, errType string) {
+// failed ends the span of a failed call with an error status; last is the
+// attempt that ended it, or the context's error.
+func (s spanRecorder) failed(attempts int, o outcome, last *Attempt) {
 	if s.span == nil {
 		return
 	}
 	if s.span.IsRecording() {
+		errType := errorType(last)
 		s.span.SetAttributes(telemetry.AttemptsKey.Int(attempts), telemetry.OutcomeKey.String(string(o)), semconv.ErrorTypeKey.String(errType))
 		s.span.SetStatus(codes.Error, string(o)+": "+errType)
 	}

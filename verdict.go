@@ -47,3 +47,15 @@ type verdictError struct {
 func (e *verdictError) Error() string        { return e.err.Error() }
 func (e *verdictError) Unwrap() error        { return e.err }
 func (e *verdictError) RetryableError() bool { return e.retryable }
+
+// unmarked returns err without the marks of Retryable, RetryableAs and
+// Permanent, for telemetry to name the error's own type.
+func unmarked(err error) error {
+	for {
+		v, ok := err.(*verdictError)
+		if !ok {
+			return err
+		}
+		err = v.err
+	}
+}
