@@ -165,7 +165,7 @@ func DefaultAWSRules() AWSRules {
 // "Resource" stands for the dot) and codes such as "NoSuchEntityNotFound"; it
 // does not match a bare "NotFound". This port keeps that behaviour so that
 // code moved from Python retries what it retried before; turn the rule off
-// with WithNotFoundRule(false). Word characters here are ASCII letters,
+// with AWSRules.NotFoundRule = false. Word characters here are ASCII letters,
 // digits and underscore, where Python 3's \w is Unicode; AWS error codes are
 // ASCII, so no real code is classified differently.
 //

@@ -185,3 +185,13 @@ func (e *modeledError) Error() string                 { return e.code + ": model
 func (e *modeledError) ErrorCode() string             { return e.code }
 func (e *modeledError) ErrorMessage() string          { return "modeled" }
 func (e *modeledError) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+
+// TestCodeThroughAnAsMethod: an error that presents its API error only
+// through its own As method is classified by that error's code.
+func TestCodeThroughAnAsMethod(t *testing.T) {
+	for _, err := range []error{asAPIError{code: "Throttling"}, fmt.Errorf("wrapped: %w", asAPIError{code: "Throttling"})} {
+		if got := DefaultClassifier().Classify(err); got.Code != "Throttling" || got.Class != ClassThrottle {
+			t.Errorf("Classify(%v) = %+v, want the code Throttling, class throttle", err, got)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 type errorFacts struct {
 	code    string // the first ErrorCode() in the chain
 	hasCode bool
+	as      interface{ As(any) bool } // the first error that wraps nothing and has an As method, tried when no error states a code
 	// modeled: the first smithy.APIError of the chain is a service's own
 	// error type rather than the *smithy.GenericAPIError a client makes up
 	// for codes its model does not know.
@@ -54,6 +55,16 @@ const maxChain = 64
 func (f *errorFacts) gather(err error) {
 	budget := maxChain
 	f.walk(err, &budget)
+	if !f.hasCode && f.as != nil {
+		// An error at the end of the chain presents an API error through
+		// its own As method only. (aws-sdk-go-v2's response error has an
+		// As method too, but it unwraps to the errors As presents, which
+		// the walk visits without allocating.)
+		var apiErr smithy.APIError
+		if f.as.As(&apiErr) && apiErr != nil {
+			f.code, f.hasCode = apiErr.ErrorCode(), true
+		}
+	}
 }
 
 func (f *errorFacts) walk(err error, budget *int) {
@@ -80,11 +91,8 @@ func (f *errorFacts) note(err error) {
 	if !f.hasCode {
 		if x, ok := err.(interface{ ErrorCode() string }); ok {
 			f.code, f.hasCode = x.ErrorCode(), true
-		} else if x, ok := err.(interface{ As(any) bool }); ok {
-			var apiErr smithy.APIError
-			if x.As(&apiErr) && apiErr != nil {
-				f.code, f.hasCode = apiErr.ErrorCode(), true
-			}
+		} else if x, ok := err.(interface{ As(any) bool }); ok && f.as == nil && !unwraps(err) {
+			f.as = x
 		}
 	}
 	if !f.hasAPI {
@@ -205,6 +213,15 @@ func chainHasWithin(err, target error, budget *int) bool {
 		default:
 			return false
 		}
+	}
+	return false
+}
+
+// unwraps reports whether err wraps other errors.
+func unwraps(err error) bool {
+	switch err.(type) {
+	case interface{ Unwrap() error }, interface{ Unwrap() []error }:
+		return true
 	}
 	return false
 }

@@ -137,3 +137,15 @@ func TestLogMessagesAreBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyingAnSDKErrorDoesNotAllocate: aws-sdk-go-v2's response error
+// offers the API error through an As method too; the classifier finds the
+// code further down the chain instead, without allocating.
+func TestClassifyingAnSDKErrorDoesNotAllocate(t *testing.T) {
+	c := awsretry.DefaultClassifier()
+	for _, err := range []error{sdkError("RequestLimitExceeded", 503, "r", "slow down"), sdkError("AccessDenied", 403, "r", "no"), connectionReset()} {
+		if n := testing.AllocsPerRun(100, func() { c.Classify(err) }); n != 0 {
+			t.Errorf("Classify(%v) allocates %v times, want 0", err, n)
+		}
+	}
+}
