@@ -23,7 +23,8 @@ const (
 	JitterEqual
 	// JitterDecorrelated waits rand(delay, 3*previous), starting from
 	// previous = delay, then capped by WithMaxDelay. It does not use the
-	// backoff multiplier: the factor 3 takes its place.
+	// backoff multiplier: the factor 3 takes its place. With a delay of 0
+	// it never waits.
 	JitterDecorrelated
 )
 
@@ -84,9 +85,6 @@ const maxHintExtension = 5 * time.Second
 // cannot compound through decorrelated jitter.
 func (w *waits) next(s *schedule, n int, hint time.Duration) time.Duration {
 	w.prev = s.wait(n, w.prev)
-	if hint <= w.prev {
-		return w.prev
-	}
 	return s.capped(withHint(w.prev, hint))
 }
 

@@ -1,6 +1,7 @@
 package awsretry
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -19,7 +20,8 @@ type Classification struct {
 	Class Class
 	// RetryAfter is how long the server asked the client to wait, from the
 	// x-amz-retry-after or Retry-After response header; 0 when it did not
-	// say. Do honours it within limits: see WithMaxDelay and the README.
+	// say. Do honours it within limits: never shorter than the schedule's
+	// wait, at most 5s longer, never beyond WithMaxDelay.
 	RetryAfter time.Duration
 }
 
@@ -85,7 +87,7 @@ func (f ClassifierFunc) Classify(err error) Classification { return f(err) }
 type AWSRules struct {
 	// Codes are the retryable error codes: by default the Python
 	// awsretry's eight and aws-sdk-go-v2's throttling and transient codes
-	// (see the README for the list). A code's class is the one Classes
+	// (docs/classification.md lists them). A code's class is the one Classes
 	// gives it; else its default class; else
 	// ClassEventualConsistency if it matches the NotFound pattern, and
 	// ClassTransient otherwise.
@@ -214,6 +216,22 @@ func DefaultClassifier() *AWSClassifier { return defaultClassifier }
 
 var defaultClassifier = NewAWSClassifier(DefaultAWSRules())
 
+// withCodes returns a copy of c that also retries codes (with their
+// default class, else ClassTransient).
+func (c *AWSClassifier) withCodes(codes []string) *AWSClassifier {
+	added := NewAWSClassifier(AWSRules{Codes: codes})
+	n := &AWSClassifier{codes: maps.Clone(c.codes), notFound: c.notFound, statuses: c.statuses}
+	if n.codes == nil {
+		n.codes = map[string]Class{}
+	}
+	for code, class := range added.codes {
+		if _, ok := n.codes[code]; !ok {
+			n.codes[code] = class
+		}
+	}
+	return n
+}
+
 // listsCode reports whether code is one of the classifier's codes.
 // Telemetry reports the codes a classifier lists by name in metrics.
 func (c *AWSClassifier) listsCode(code string) bool {
@@ -259,7 +277,7 @@ func (c *AWSClassifier) classOf(err error, f *errorFacts) Class {
 		if c.notFound && matchesNotFound(f.code) {
 			return ClassEventualConsistency
 		}
-		if isKnownCode(f.code) {
+		if isClientFault(f.code) {
 			return ClassNone
 		}
 	}
@@ -273,69 +291,58 @@ func (c *AWSClassifier) classOf(err error, f *errorFacts) Class {
 	return f.transportClass(err)
 }
 
-// addedCodes puts WithAddedCodes's codes in front of a classifier of the
-// user's: an error with one of them is retried, unless it was canceled or
-// says it is permanent.
-type addedCodes struct {
-	codes map[string]Class
+// custom is a classifier of the user's with what the package promises in
+// front of it: the marks of Retryable, RetryableAs and Permanent win (a
+// canceled request aside), and an error with one of WithAddedCodes's codes
+// is retried whatever the classifier says of it.
+type custom struct {
 	next  Classifier
+	added map[string]Class // nil: no added codes
 }
 
-func withAddedCodes(next Classifier, codes []string) *addedCodes {
-	a := &addedCodes{codes: NewAWSClassifier(AWSRules{Codes: codes}).codes, next: next}
-	return a
-}
-
-// Classify returns next's verdict, made retryable for an added code.
-func (a *addedCodes) Classify(err error) Classification {
-	c := a.next.Classify(err)
-	if c.Retryable {
-		return c
-	}
-	var f errorFacts
-	f.gather(err)
-	class, added := a.codes[f.code]
-	if !added || f.canceled || f.verdict < 0 {
-		return c
-	}
-	c.Code, c.Retryable, c.Class = f.code, true, class
-	if f.header != nil {
-		c.RetryAfter = retryAfter(f.header, time.Now)
+func customClassifier(next Classifier, added []string) *custom {
+	c := &custom{next: next}
+	if len(added) > 0 {
+		c.added = NewAWSClassifier(AWSRules{Codes: added}).codes
 	}
 	return c
 }
 
-func (a *addedCodes) listsCode(code string) bool {
-	if _, ok := a.codes[code]; ok {
-		return true
+// Classify returns the mark's verdict, else next's, made retryable for an
+// added code.
+func (c *custom) Classify(err error) (cl Classification) {
+	var f errorFacts
+	ok := f.gatherSafely(err)
+	if ok && !f.canceled {
+		if mark, found := findError[*verdictError](err); found {
+			if !mark.retryable {
+				return Classification{Code: f.code}
+			}
+			cl = c.next.Classify(mark.err)
+			cl.Code, cl.Retryable = f.code, true
+			switch {
+			case mark.class != ClassNone:
+				cl.Class = mark.class
+			case cl.Class == ClassNone:
+				cl.Class = ClassTransient
+			}
+			return cl
+		}
 	}
-	l, ok := a.next.(codeLister)
-	return ok && l.listsCode(code)
-}
-
-// codeLister is a classifier of this package that knows which codes it
-// retries.
-type codeLister interface {
-	listsCode(code string) bool
-}
-
-// codeReporter tells which error codes the metrics of a Retrier report by
-// name: the common codes and, for the classifiers of this package, the
-// codes they retry, at most maxCodeLen bytes long. Any other code is
-// reported as _OTHER, so that codes a server chooses cannot multiply time
-// series.
-type codeReporter struct {
-	lister codeLister // nil: a classifier of the user's
-}
-
-func reportsCode(c Classifier) codeReporter {
-	lister, _ := c.(codeLister)
-	return codeReporter{lister}
-}
-
-func (r codeReporter) reports(code string) bool {
-	if _, ok := commonCodes[code]; ok {
-		return true
+	cl = c.next.Classify(err)
+	if cl.Retryable || !ok || f.canceled || f.verdict < 0 {
+		return cl
 	}
-	return r.lister != nil && len(code) <= maxCodeLen && r.lister.listsCode(code)
+	if class, added := c.added[f.code]; added {
+		cl.Code, cl.Retryable, cl.Class = f.code, true, class
+		if f.header != nil {
+			cl.RetryAfter = retryAfter(f.header, time.Now)
+		}
+	}
+	return cl
+}
+
+func (c *custom) listsCode(code string) bool {
+	_, ok := c.added[code]
+	return ok
 }

@@ -169,7 +169,7 @@ func FuzzClassify(f *testing.F) {
 		if _, listed := codeClasses[code]; listed && !got.Retryable {
 			t.Fatalf("listed code %q not retried", code)
 		}
-		if isKnownCode(code) && got.Retryable {
+		if isClientFault(code) && got.Retryable {
 			t.Fatalf("client fault %q retried", code)
 		}
 	})

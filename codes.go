@@ -88,8 +88,8 @@ var clientFaultSet = func() map[string]struct{} {
 	return set
 }()
 
-// isKnownCode reports whether code is a known client fault.
-func isKnownCode(code string) bool {
+// isClientFault reports whether code is a known client fault.
+func isClientFault(code string) bool {
 	_, ok := clientFaultSet[code]
 	return ok
 }

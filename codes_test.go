@@ -232,9 +232,17 @@ func TestClassOfListedCodes(t *testing.T) {
 // builds (a typed nil in the chain, a response error without a response,
 // an Unwrap cycle) are classified as not retryable, without a crash.
 func TestHostileErrorValues(t *testing.T) {
+	custom := awsretry.ClassifierFunc(func(err error) awsretry.Classification {
+		return awsretry.DefaultClassifier().Classify(err)
+	})
 	for name, err := range hostileErrors() {
 		t.Run(name, func(t *testing.T) {
 			r := awsretry.MustNew(awsretry.WithClock(awsretrytest.NewClock()))
+			// A classifier of the user's, with added codes in front of it.
+			if got := awsretry.MustNew(awsretry.WithClassifier(custom), awsretry.WithAddedCodes("Busy"),
+				awsretry.WithClock(awsretrytest.NewClock())).Do(context.Background(), func(context.Context) error { return err }); got != err {
+				t.Errorf("custom classifier: Do = %v, want the error unchanged", got)
+			}
 			calls := 0
 			got := r.Do(context.Background(), func(context.Context) error { calls++; return err })
 			if got != err || calls != 1 {

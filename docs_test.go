@@ -126,8 +126,8 @@ func TestClassificationReferenceListsTheCodes(t *testing.T) {
 		}
 	}
 	for _, code := range []string{"AccessDenied", "ValidationException", "NoSuchKey"} {
-		if !isKnownCode(code) || !strings.Contains(doc, code) {
-			t.Errorf("client fault %s: known %v, in the page %v", code, isKnownCode(code), strings.Contains(doc, code))
+		if !isClientFault(code) || !strings.Contains(doc, code) {
+			t.Errorf("client fault %s: known %v, in the page %v", code, isClientFault(code), strings.Contains(doc, code))
 		}
 	}
 }

@@ -29,7 +29,7 @@ type errorFacts struct {
 	verdict      int8  // the first RetryableError() in the chain: +1 true, -1 false, 0 none
 	verdictClass Class // the class a verdictError gives, if that error is one
 
-	canceled bool // the first CanceledError() in the chain is true, or a context error is in it
+	canceled bool // a CanceledError() in the chain is true, or a context error is in it
 
 	status int         // HTTP status of the first response in the chain, 0 if none
 	header http.Header // that response's headers, nil if none
@@ -47,14 +47,26 @@ type errorFacts struct {
 	cutShort   bool // a *smithy.DeserializationError: a response body that could not be read
 }
 
+// gatherSafely is gather that reports false instead of panicking when a
+// method of the chain panics (a typed nil).
+func (f *errorFacts) gatherSafely(err error) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			*f, ok = errorFacts{}, false
+		}
+	}()
+	f.gather(err)
+	return true
+}
+
 // maxChain bounds the errors one walk visits, so that an error whose
 // Unwrap leads back to itself cannot hang Do.
 const maxChain = 64
 
 // gather walks err's tree and records its facts.
 func (f *errorFacts) gather(err error) {
-	budget := maxChain
-	f.walk(err, &budget)
+	remaining := maxChain
+	f.walk(err, &remaining)
 	if !f.hasCode && f.as != nil {
 		// An error at the end of the chain presents an API error through
 		// its own As method only. (aws-sdk-go-v2's response error has an
@@ -67,16 +79,16 @@ func (f *errorFacts) gather(err error) {
 	}
 }
 
-func (f *errorFacts) walk(err error, budget *int) {
-	for err != nil && *budget > 0 {
-		*budget--
+func (f *errorFacts) walk(err error, remaining *int) {
+	for err != nil && *remaining > 0 {
+		*remaining--
 		f.note(err)
 		switch x := err.(type) {
 		case interface{ Unwrap() error }:
 			err = x.Unwrap()
 		case interface{ Unwrap() []error }:
 			for _, err := range x.Unwrap() {
-				f.walk(err, budget)
+				f.walk(err, remaining)
 			}
 			return
 		default:
@@ -109,9 +121,8 @@ func (f *errorFacts) note(err error) {
 			}
 		}
 	}
-	switch x := err.(type) {
-	case interface{ CanceledError() bool }:
-		f.canceled = f.canceled || x.CanceledError()
+	if x, ok := err.(interface{ CanceledError() bool }); ok && x.CanceledError() {
+		f.canceled = true
 	}
 	if err == context.Canceled || err == context.DeadlineExceeded {
 		f.canceled = true
@@ -187,13 +198,13 @@ func chainHas(err, target error) (found bool) {
 			found = false
 		}
 	}()
-	budget := maxChain
-	return chainHasWithin(err, target, &budget)
+	remaining := maxChain
+	return chainHasWithin(err, target, &remaining)
 }
 
-func chainHasWithin(err, target error, budget *int) bool {
-	for err != nil && *budget > 0 {
-		*budget--
+func chainHasWithin(err, target error, remaining *int) bool {
+	for err != nil && *remaining > 0 {
+		*remaining--
 		if err == target {
 			return true
 		}
@@ -205,7 +216,7 @@ func chainHasWithin(err, target error, budget *int) bool {
 			err = x.Unwrap()
 		case interface{ Unwrap() []error }:
 			for _, err := range x.Unwrap() {
-				if chainHasWithin(err, target, budget) {
+				if chainHasWithin(err, target, remaining) {
 					return true
 				}
 			}
@@ -280,7 +291,7 @@ func (f *errorFacts) transportClass(err error) Class {
 	case f.connection > 0,
 		f.broken,
 		f.eof && transport,
-		f.opErr != nil && (strings.EqualFold(f.opErr.Op, "dial") || f.temporary > 0),
+		f.opErr != nil && strings.EqualFold(f.opErr.Op, "dial"),
 		f.temporary > 0:
 		if f.timeout > 0 {
 			return ClassTimeout
@@ -334,15 +345,15 @@ func findError[T any](err error) (t T, found bool) {
 			t, found = zero, false
 		}
 	}()
-	budget := maxChain
-	return findErrorWithin[T](err, &budget)
+	remaining := maxChain
+	return findErrorWithin[T](err, &remaining)
 }
 
-// findErrorWithin is findError visiting at most *budget errors, so that an
+// findErrorWithin is findError visiting at most *remaining errors, so that an
 // Unwrap cycle cannot hang Do.
-func findErrorWithin[T any](err error, budget *int) (T, bool) {
-	for err != nil && *budget > 0 {
-		*budget--
+func findErrorWithin[T any](err error, remaining *int) (T, bool) {
+	for err != nil && *remaining > 0 {
+		*remaining--
 		if t, ok := err.(T); ok {
 			return t, true
 		}
@@ -357,7 +368,7 @@ func findErrorWithin[T any](err error, budget *int) (T, bool) {
 			err = x.Unwrap()
 		case interface{ Unwrap() []error }:
 			for _, err := range x.Unwrap() {
-				if t, ok := findErrorWithin[T](err, budget); ok {
+				if t, ok := findErrorWithin[T](err, remaining); ok {
 					return t, true
 				}
 			}

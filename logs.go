@@ -7,11 +7,8 @@ import (
 
 // The log records of Do, with WithLogger.
 
-// logRetry logs a scheduled retry.
+// logRetry logs a scheduled retry; o.logger is not nil.
 func (o *observer) logRetry(ctx context.Context, a *Attempt) {
-	if o.logger == nil {
-		return
-	}
 	o.log(ctx, slog.LevelInfo, "awsretry: retrying", a.Err,
 		slog.Int("attempt", a.Number),
 		slog.String("error_type", errorType(a)),

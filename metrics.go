@@ -118,16 +118,22 @@ func (s instrumentSource) current() *instruments {
 	})
 }
 
+// The attribute sets of a success, the most frequent: built once.
+var (
+	succeededAttempt = metricAttributes(attemptSucceeded, "")
+	succeededCall    = metricAttributes(callSucceeded, "")
+)
+
 // succeeded counts a successful last attempt and call.
 func (in *instruments) succeeded(ctx context.Context) {
 	if in == nil || in.calls == nil {
 		return
 	}
 	if in.attempts.Enabled(ctx) {
-		in.attempts.Add(ctx, 1, metricAttributes(attemptSucceeded, ""))
+		in.attempts.Add(ctx, 1, succeededAttempt)
 	}
 	if in.calls.Enabled(ctx) {
-		in.calls.Add(ctx, 1, metricAttributes(callSucceeded, ""))
+		in.calls.Add(ctx, 1, succeededCall)
 	}
 }
 
@@ -232,4 +238,31 @@ func metricAttributes(o outcome, errType string) metric.MeasurementOption {
 	metricOptions.m[key] = opt
 	metricOptions.Unlock()
 	return opt
+}
+
+// codeLister is a classifier of this package that knows which codes it
+// retries.
+type codeLister interface {
+	listsCode(code string) bool
+}
+
+// codeReporter tells which error codes the metrics of a Retrier report by
+// name: the common codes and, for the classifiers of this package, the
+// codes they retry, at most maxCodeLen bytes long. Any other code is
+// reported as _OTHER, so that codes a server chooses cannot multiply time
+// series.
+type codeReporter struct {
+	lister codeLister // nil: a classifier of the user's
+}
+
+func reportsCode(c Classifier) codeReporter {
+	lister, _ := c.(codeLister)
+	return codeReporter{lister}
+}
+
+func (r codeReporter) reports(code string) bool {
+	if _, ok := commonCodes[code]; ok {
+		return true
+	}
+	return r.lister != nil && len(code) <= maxCodeLen && r.lister.listsCode(code)
 }

@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
-	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -67,20 +66,22 @@ func defaultConfig() config {
 }
 
 // classifier returns the Retrier's classifier: the default AWS classifier
-// with the added codes among its codes, or the one WithClassifier gave,
-// with the added codes in front of it.
+// with the added codes among its codes; or an AWSClassifier WithClassifier
+// gave, likewise; or a classifier of the user's with the marks of
+// Retryable and Permanent and the added codes in front of it.
 func (c *config) classifier() Classifier {
+	aws, isAWS := c.custom.(*AWSClassifier)
 	switch {
-	case len(c.addedCodes) == 0 && c.custom == nil:
+	case c.custom == nil && len(c.addedCodes) == 0:
 		return defaultClassifier
 	case c.custom == nil:
-		rules := DefaultAWSRules()
-		rules.Codes = slices.Concat(rules.Codes, c.addedCodes)
-		return NewAWSClassifier(rules)
+		aws, isAWS = defaultClassifier, true
+	case !isAWS:
+		return customClassifier(c.custom, c.addedCodes)
 	case len(c.addedCodes) == 0:
-		return c.custom
+		return aws
 	}
-	return withAddedCodes(c.custom, c.addedCodes)
+	return aws.withCodes(c.addedCodes)
 }
 
 // globalRandom draws from math/rand/v2's global source, which is safe for
@@ -102,7 +103,8 @@ func WithTries(n int) Option {
 }
 
 // WithDelay sets the wait after the first failed attempt: d >= 0. Default
-// 3s. The wait after attempt n is d*backoff^(n-1).
+// 3s. The wait after attempt n is d*backoff^(n-1), before jitter and the
+// cap (WithJitter, WithMaxDelay) and a server's hint.
 func WithDelay(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d < 0 {
@@ -219,7 +221,8 @@ func WithClock(clk Clock) Option {
 // some errors yourself and leave the rest to the default, call
 // DefaultClassifier().Classify from cl; to change the default's rules
 // (codes, the NotFound rule, statuses), pass NewAWSClassifier(rules).
-// WithAddedCodes still applies, in front of cl.
+// Whatever cl says, the marks of Retryable, RetryableAs and Permanent
+// decide first, and an error with one of WithAddedCodes's codes is retried.
 func WithClassifier(cl Classifier) Option {
 	return optionFunc(func(c *config) error {
 		if isNil(cl) {
@@ -333,7 +336,8 @@ func WithLogger(l *slog.Logger) Option {
 // WithOnRetry calls hook once for each retry Do schedules, before the wait,
 // with the failed attempt and the delay chosen. It is never called after the
 // last attempt, nor for a non-retryable error. The hook runs on Do's
-// goroutine: a slow hook delays the retry. ctx is the context fn receives.
+// goroutine: a slow hook delays the retry. ctx is Do's context with its
+// span: the context fn receives, but for WithAttemptTimeout's deadline.
 func WithOnRetry(hook func(ctx context.Context, a Attempt)) Option {
 	return optionFunc(func(c *config) error {
 		if hook == nil {

@@ -142,57 +142,58 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) (err e
 		return err
 	}
 	var (
-		call call
-		run  run
+		rec  recorder
+		prog progress
 	)
-	ctx = r.observer.start(ctx, r.spanName, &call)
-	defer call.end(&run, &err)
-	err = r.loop(ctx, fn, &run, &call)
-	run.returned = true
+	ctx = r.observer.start(ctx, r.spanName, &rec)
+	defer rec.end(&prog, &err)
+	err = r.loop(ctx, fn, &prog, &rec)
+	prog.returned = true
 	return err
 }
 
-// run is what one Do call has done, for the observer's end of the call.
-type run struct {
+// progress is what one Do call has done, for the recorder's end of the
+// call.
+type progress struct {
 	attempts int     // attempts started
 	last     Attempt // the last failed attempt; Number 0 if none
 	returned bool    // the loop returned; false while fn panics
 }
 
 // loop is the retry loop of Do: attempt, classify, decide, wait.
-func (r *Retrier) loop(ctx context.Context, fn func(context.Context) error, run *run, call *call) error {
+func (r *Retrier) loop(ctx context.Context, fn func(context.Context) error, p *progress, rec *recorder) error {
 	var (
-		start   = r.elapsedFrom()
+		start   = r.elapsedStart()
 		waits   waits
 		sleeper sleeper
 		paid    int64 // tokens the last retry took from the budget
 	)
 	for n := 1; ; n++ {
 		if ctx.Err() != nil {
-			return canceled(ctx, n-1, run.last.Err)
+			return canceled(ctx, n-1, p.last.Err)
 		}
-		run.attempts = n
-		err, timedOut := r.attempt(ctx, fn)
+		p.attempts = n
+		timedOut, err := r.attempt(ctx, fn)
 		if err == nil {
 			r.budget.refund(n == 1, paid)
 			return nil
 		}
-		r.classify(&run.last, n, err, timedOut)
-		if !run.last.Classification.Retryable {
+		r.classify(&p.last, n, err, timedOut)
+		if !p.last.Classification.Retryable {
 			return err
 		}
-		wait, reason := r.decide(ctx, n, start, &waits, run.last.Classification.RetryAfter)
+		wait, reason := r.decide(ctx, n, start, &waits, p.last.Classification.RetryAfter)
 		if reason == "" {
 			var ok bool
-			if paid, ok = r.budget.take(run.last.Classification.Class); !ok {
+			if paid, ok = r.budget.take(p.last.Classification.Class); !ok {
 				reason = ReasonBudget
 			}
 		}
 		if reason != "" {
 			return giveUp(ctx, reason, n, err)
 		}
-		run.last.Delay = wait
-		call.retrying(ctx, &run.last)
+		p.last.Delay = wait
+		rec.retrying(ctx, &p.last)
 		if sleeper.sleep(ctx, r.clock, wait) != nil {
 			return canceled(ctx, n, err)
 		}
@@ -212,26 +213,27 @@ func (r *Retrier) usable(ctx context.Context, fn func(context.Context) error) er
 	return nil
 }
 
-// attempt calls fn once, under the attempt timeout if there is one. It
-// reports whether fn failed because it overran that timeout while ctx was
-// still live: with the context error, wrapped or not, of the attempt's own
-// deadline.
-func (r *Retrier) attempt(ctx context.Context, fn func(context.Context) error) (err error, timedOut bool) {
+// attempt calls fn once, under the attempt timeout if there is one, and
+// returns its error. It reports whether fn failed because it overran that
+// timeout while ctx was still live: with the context error, wrapped or not,
+// of the attempt's own deadline.
+func (r *Retrier) attempt(ctx context.Context, fn func(context.Context) error) (timedOut bool, err error) {
 	if r.attemptTimeout <= 0 {
-		return fn(ctx), false
+		return false, fn(ctx)
 	}
 	return r.attemptWithTimeout(ctx, fn)
 }
 
-func (r *Retrier) attemptWithTimeout(ctx context.Context, fn func(context.Context) error) (err error, timedOut bool) {
+func (r *Retrier) attemptWithTimeout(ctx context.Context, fn func(context.Context) error) (timedOut bool, err error) {
 	actx, cancel := context.WithTimeout(ctx, r.attemptTimeout)
 	defer cancel()
 	err = fn(actx)
 	timedOut = err != nil && actx.Err() != nil && ctx.Err() == nil && chainHas(err, context.DeadlineExceeded)
-	return err, timedOut
+	return timedOut, err
 }
 
-// classify records failed attempt n in a.
+// classify records failed attempt n in a: the classifier's verdict on err,
+// or ClassTimeout when the attempt overran WithAttemptTimeout.
 func (r *Retrier) classify(a *Attempt, n int, err error, timedOut bool) {
 	a.Number, a.Err, a.Classification, a.Delay = n, err, r.classifier.Classify(err), 0
 	if timedOut {
@@ -260,9 +262,9 @@ func (r *Retrier) decide(ctx context.Context, n int, start time.Time, waits *wai
 	return wait, ""
 }
 
-// elapsedFrom returns the start of the elapsed-time limit, when there is
-// one.
-func (r *Retrier) elapsedFrom() time.Time {
+// elapsedStart returns the time the elapsed-time limit counts from, when
+// there is a limit.
+func (r *Retrier) elapsedStart() time.Time {
 	if r.maxElapsed > 0 {
 		return r.clock.Now()
 	}

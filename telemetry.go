@@ -44,8 +44,8 @@ func newObserver(c *config, classifier Classifier) (*observer, error) {
 	return o, nil
 }
 
-// call records one Do call. It lives on Do's stack.
-type call struct {
+// recorder records one Do call. It lives on Do's stack.
+type recorder struct {
 	ctx       context.Context // the context fn receives
 	o         *observer
 	in        *instruments // nil: no metrics
@@ -55,7 +55,7 @@ type call struct {
 
 // start begins recording a Do call in c: it starts the span (a child of
 // ctx's span) and returns the context fn is to receive.
-func (o *observer) start(ctx context.Context, name string, c *call) context.Context {
+func (o *observer) start(ctx context.Context, name string, c *recorder) context.Context {
 	c.o, c.in = o, o.instruments.current()
 	c.ctx, c.span = o.tracers.start(ctx, name)
 	return c.ctx
@@ -63,7 +63,7 @@ func (o *observer) start(ctx context.Context, name string, c *call) context.Cont
 
 // retrying records a failed attempt that will be retried after a.Delay,
 // and calls the user's hook.
-func (c *call) retrying(ctx context.Context, a *Attempt) {
+func (c *recorder) retrying(ctx context.Context, a *Attempt) {
 	c.announced = a.Number
 	if c.span.span != nil {
 		c.span.attempt(c.o, a, true, "")
@@ -100,46 +100,46 @@ const (
 // success, a *RetryError of Do's own is its reason, any other error is
 // non-retryable, and a loop that did not return is a panic (or
 // runtime.Goexit) in fn, which goes on unchanged once the span is ended.
-func (c *call) end(run *run, errp *error) {
+func (c *recorder) end(p *progress, errp *error) {
 	err, ctx := *errp, c.ctx
-	if err == nil && run.returned && c.span.span == nil && c.in == nil {
+	if err == nil && p.returned && c.span.span == nil && c.in == nil {
 		return // a success, and nothing to record it in
 	}
-	switch o := outcomeOf(run, err); o {
+	switch o := outcomeOf(p, err); o {
 	case callSucceeded:
-		c.span.succeeded(run.attempts)
+		c.span.succeeded(p.attempts)
 		c.in.succeeded(ctx)
 	case callPanicked:
-		c.span.panicked(run.attempts)
+		c.span.panicked(p.attempts)
 		c.in.panicked(ctx)
 	default:
 		// The last attempt ends the call, unless it was already recorded
 		// as retried: the context ended during the wait that followed it,
 		// or before the first attempt. The context's error is then what
 		// ended the call.
-		last := &run.last
+		last := &p.last
 		if last.Number > c.announced {
 			c.span.attempt(c.o, last, false, o)
 			c.in.notRetried(ctx, c.o, last)
 		} else {
 			last = &Attempt{Err: contextErrOf(err)}
 		}
-		c.span.failed(run.attempts, o, last)
+		c.span.failed(p.attempts, o, last)
 		c.in.ended(ctx, o, c.o, last)
-		c.o.logEnd(ctx, o, run.attempts, last, err)
+		c.o.logEnd(ctx, o, p.attempts, last, err)
 	}
 }
 
-func outcomeOf(run *run, err error) outcome {
+func outcomeOf(p *progress, err error) outcome {
 	switch {
-	case !run.returned:
+	case !p.returned:
 		return callPanicked
 	case err == nil:
 		return callSucceeded
 	}
 	// err has a pointer type here, so comparing it cannot panic; fn's own
 	// *RetryError (of a nested Do) returned unchanged is non-retryable.
-	if rerr, ok := err.(*RetryError); ok && err != run.last.Err {
+	if rerr, ok := err.(*RetryError); ok && err != p.last.Err {
 		return outcome(rerr.Reason)
 	}
 	return callNonRetryable

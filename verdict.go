@@ -4,7 +4,9 @@ package awsretry
 // would say of it: return awsretry.Retryable(err) from the operation to
 // retry an error of your own ("the instance is still pending"). Its class
 // is the one the classifier gives err if it finds err retryable, else
-// ClassTransient; RetryableAs sets it. Retryable(nil) is nil.
+// ClassTransient; RetryableAs sets it. A canceled request or a context
+// error in err's chain is still not retried: the caller's context decides.
+// Retryable(nil) is nil.
 //
 // The mark is the RetryableError() bool method that aws-sdk-go-v2's own
 // retryer honours too; errors.Is and errors.As see through it to err.
@@ -14,8 +16,9 @@ func Retryable(err error) error {
 
 // RetryableAs is Retryable with the class the attempt event, the logs and
 // the Budget use: ClassThrottle for "slow down", ClassEventualConsistency
-// for "not there yet", and so on. ClassNone means the class the classifier
-// gives err, else ClassTransient. RetryableAs(nil, c) is nil.
+// for "not there yet", and so on. ClassNone, or a value that is not a
+// Class, means the class the classifier gives err, else ClassTransient.
+// RetryableAs(nil, c) is nil.
 func RetryableAs(err error, c Class) error {
 	if err == nil {
 		return nil

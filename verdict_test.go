@@ -91,3 +91,35 @@ func TestRetryUntilRunning(t *testing.T) {
 		t.Errorf("Do = %v after %d calls, want the permanent error unchanged after 1", err, calls)
 	}
 }
+
+// TestMarksWinOverACustomClassifier: Retryable and Permanent say what to
+// do whatever a classifier of the user's says, as they do with the default.
+func TestMarksWinOverACustomClassifier(t *testing.T) {
+	always := awsretry.ClassifierFunc(func(error) awsretry.Classification {
+		return awsretry.Classification{Retryable: true, Class: awsretry.ClassThrottle}
+	})
+	never := awsretry.ClassifierFunc(func(error) awsretry.Classification { return awsretry.Classification{} })
+	for _, tt := range []struct {
+		name       string
+		classifier awsretry.Classifier
+		err        error
+		calls      int
+		class      awsretry.Class
+	}{
+		{"permanent against a classifier that retries", always, awsretry.Permanent(errPending), 1, awsretry.ClassNone},
+		{"retryable against a classifier that does not", never, awsretry.Retryable(errPending), 2, awsretry.ClassTransient},
+		{"retryable keeps the classifier's class", always, fmt.Errorf("w: %w", awsretry.Retryable(errPending)), 2, awsretry.ClassThrottle},
+		{"the mark's class", never, awsretry.RetryableAs(errPending, awsretry.ClassEventualConsistency), 2, awsretry.ClassEventualConsistency},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var classes []awsretry.Class
+			r := awsretry.MustNew(awsretry.WithClassifier(tt.classifier), awsretry.WithClock(awsretrytest.NewClock()),
+				awsretry.WithOnRetry(func(_ context.Context, a awsretry.Attempt) { classes = append(classes, a.Classification.Class) }))
+			op, calls := failing(tt.err)
+			_ = r.Do(context.Background(), func(context.Context) error { return op() })
+			if *calls != tt.calls || (tt.calls == 2 && (len(classes) != 1 || classes[0] != tt.class)) {
+				t.Errorf("%d calls, classes %v; want %d calls, class %v", *calls, classes, tt.calls, tt.class)
+			}
+		})
+	}
+}
