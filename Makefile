@@ -1,6 +1,6 @@
 # The commands the README names. Every module of the repository is listed
 # here; each has its own go.mod.
-MODULES := . telemetrytest examples benchmarks e2e
+MODULES := . telemetrytest examples/awsfake examples awssdk benchmarks e2e
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # A count, not a duration: with a duration, Go 1.26's fuzz coordinator can

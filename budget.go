@@ -101,16 +101,21 @@ func budgetError(field string, value any, problem string) error {
 // Tokens returns the tokens in the bucket now.
 func (b *Budget) Tokens() int { return int(b.tokens.Load()) }
 
+// cost returns the tokens a retry of class c takes.
+func (b *Budget) cost(c Class) int64 {
+	if c >= ClassNone && int(c) < classCount {
+		return b.costs[c]
+	}
+	return b.costs[ClassNone]
+}
+
 // take removes the cost of a retry of class c and returns it, or returns
 // false when the bucket cannot pay. A nil Budget pays for everything.
 func (b *Budget) take(c Class) (int64, bool) {
 	if b == nil {
 		return 0, true
 	}
-	cost := b.costs[ClassNone]
-	if c >= ClassNone && int(c) < classCount {
-		cost = b.costs[c]
-	}
+	cost := b.cost(c)
 	for {
 		have := b.tokens.Load()
 		if have < cost {

@@ -135,7 +135,7 @@ func TestClassificationReferenceListsTheCodes(t *testing.T) {
 func TestDocLinksResolve(t *testing.T) {
 	link := regexp.MustCompile(`\]\(([^)#]+)\)`)
 	for _, page := range []string{"README.md", "docs/classification.md", "docs/telemetry.md", "docs/testing.md",
-		"docs/reliability.md", "docs/performance.md"} {
+		"docs/reliability.md", "docs/performance.md", "docs/sdk.md"} {
 		dir := page[:strings.LastIndex(page, "/")+1]
 		for _, m := range link.FindAllStringSubmatch(readDoc(t, page), -1) {
 			target := m[1]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/awsretry/awsretry/telemetry"
@@ -101,11 +102,18 @@ const (
 // non-retryable, and a loop that did not return is a panic (or
 // runtime.Goexit) in fn, which goes on unchanged once the span is ended.
 func (c *recorder) end(p *progress, errp *error) {
-	err, ctx := *errp, c.ctx
+	err := *errp
 	if err == nil && p.returned && c.span.span == nil && c.in == nil {
 		return // a success, and nothing to record it in
 	}
-	switch o := outcomeOf(p, err); o {
+	c.finish(p, outcomeOf(p, err), err)
+}
+
+// finish records the end of a call with outcome o; err is the error it
+// ended with.
+func (c *recorder) finish(p *progress, o outcome, err error) {
+	ctx := c.ctx
+	switch o {
 	case callSucceeded:
 		c.span.succeeded(p.attempts)
 		c.in.succeeded(ctx)
@@ -146,10 +154,13 @@ func outcomeOf(p *progress, err error) outcome {
 }
 
 // contextErrOf is the context's error behind a RetryError of reason
-// canceled.
+// canceled (or err itself, when it is the context's error).
 func contextErrOf(err error) error {
 	if rerr, ok := err.(*RetryError); ok {
 		return rerr.ContextErr
+	}
+	if err == context.Canceled || err == context.DeadlineExceeded {
+		return err
 	}
 	return nil
 }
@@ -170,8 +181,9 @@ const otherErrorType = "_OTHER"
 // errorType is the error.type recorded in spans and logs: the error code if
 // there is one; "connection" or "timeout" for a transport failure or an
 // attempt that timed out; "context canceled" or "context deadline
-// exceeded" for other context errors; otherwise the error's Go type (seen
-// through Retryable's and Permanent's marks); at most maxCodeLen bytes.
+// exceeded" for other context errors; the HTTP status of an error response
+// without a code ("429"); otherwise the error's Go type (seen through
+// Retryable's and Permanent's marks); at most maxCodeLen bytes.
 func errorType(a *Attempt) string {
 	c := a.Classification
 	if c.Code != "" {
@@ -185,6 +197,9 @@ func errorType(a *Attempt) string {
 	}
 	if t, ok := contextErrorType(a.Err); ok {
 		return t
+	}
+	if status, _ := responseDetails(a.Err); status >= 400 {
+		return strconv.Itoa(status) // as OpenTelemetry's HTTP conventions do
 	}
 	return truncate(reflect.TypeOf(unmarked(a.Err)).String(), maxCodeLen)
 }

@@ -91,13 +91,17 @@ func (t *tracers) start(ctx context.Context, name string) (context.Context, span
 		return ctx, spanRecorder{}
 	}
 	ctx, span := tracer.Start(ctx, name, spanStartOptions...)
-	return ctx, spanRecorder{span}
+	return ctx, spanRecorder{span: span}
 }
 
 // spanRecorder records a Do call in its span; with no span it does
 // nothing.
 type spanRecorder struct {
 	span trace.Span
+	// borrowed: the span is another's (the SDK's or the caller's, when
+	// aws-sdk-go-v2's retry loop drives the Retrier): it gets the attempt
+	// events, but its attributes, status and end are not the Retrier's.
+	borrowed bool
 }
 
 // recording reports whether anything recorded reaches a span.
@@ -150,15 +154,19 @@ func (s spanRecorder) succeeded(attempts int) {
 	if s.span.IsRecording() {
 		s.span.AddEvent(telemetry.AttemptEventName, trace.WithAttributes(
 			telemetry.AttemptKey.Int(attempts), telemetry.WillRetryKey.Bool(false)))
-		s.span.SetAttributes(telemetry.AttemptsKey.Int(attempts), telemetry.OutcomeKey.String(string(callSucceeded)))
+		if !s.borrowed {
+			s.span.SetAttributes(telemetry.AttemptsKey.Int(attempts), telemetry.OutcomeKey.String(string(callSucceeded)))
+		}
 	}
-	s.span.End()
+	if !s.borrowed {
+		s.span.End()
+	}
 }
 
 // failed ends the span of a failed call with an error status; last is the
 // attempt that ended it, or the context's error.
 func (s spanRecorder) failed(attempts int, o outcome, last *Attempt) {
-	if s.span == nil {
+	if s.span == nil || s.borrowed {
 		return
 	}
 	if s.span.IsRecording() {
@@ -171,7 +179,7 @@ func (s spanRecorder) failed(attempts int, o outcome, last *Attempt) {
 
 // panicked ends the span of a call whose fn panicked.
 func (s spanRecorder) panicked(attempts int) {
-	if s.span == nil {
+	if s.span == nil || s.borrowed {
 		return
 	}
 	if s.span.IsRecording() {

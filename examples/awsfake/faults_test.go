@@ -17,34 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
 	"github.com/awsretry/awsretry/examples/awsfake"
 )
-
-// faultOps are the operations each fault is tried with, one per protocol.
-var faultOps = []string{"ec2:DescribeInstances", "dynamodb:GetItem", "s3:GetObject"}
-
-// clientsOf returns the clients of cfg.
-func clientsOf(cfg aws.Config) clients {
-	return clients{ec2: awsfake.EC2(cfg), dynamodb: awsfake.DynamoDB(cfg), s3: awsfake.S3(cfg)}
-}
-
-// fetch makes one SDK call of op and, for S3 GetObject, reads the whole
-// object: a body cut short fails only there.
-func fetch(ctx context.Context, c clients, op string) error {
-	if op != "s3:GetObject" {
-		return c.call(ctx, op)
-	}
-	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bucket"), Key: aws.String("key")})
-	if err != nil {
-		return err
-	}
-	defer out.Body.Close()
-	_, err = io.ReadAll(out.Body)
-	return err
-}
 
 // method is the HTTP method of op's requests, as *url.Error reports it.
 func method(op string) string {
@@ -319,14 +295,14 @@ func (tc faultCase) config(url string) aws.Config {
 	return cfg
 }
 
-func (tc faultCase) fetch(c clients, op string) error {
+func (tc faultCase) fetch(c awsfake.Clients, op string) error {
 	ctx := context.Background()
 	if tc.callTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, tc.callTimeout)
 		defer cancel()
 	}
-	return fetch(ctx, c, op)
+	return c.Call(ctx, op)
 }
 
 // TestFaultsWithOneSDKAttempt records the error chain each fault gives
@@ -334,12 +310,12 @@ func (tc faultCase) fetch(c clients, op string) error {
 // awsretry.
 func TestFaultsWithOneSDKAttempt(t *testing.T) {
 	for _, tc := range faultCases {
-		for _, op := range faultOps {
+		for _, op := range awsfake.FaultOps {
 			t.Run(tc.name+"/"+op, func(t *testing.T) {
 				t.Parallel()
 				srv := awsfake.NewServer()
 				defer srv.Close()
-				c := clientsOf(tc.config(srv.URL))
+				c := awsfake.NewClients(tc.config(srv.URL))
 				tc.setUp(srv, op)
 
 				err := tc.fetch(c, op)
@@ -377,13 +353,13 @@ func TestFaultsWithOneSDKAttempt(t *testing.T) {
 // retries a single fault and then succeeds.
 func TestFaultsWithTheSDKDefaultRetryer(t *testing.T) {
 	for _, tc := range faultCases {
-		for _, op := range faultOps {
+		for _, op := range awsfake.FaultOps {
 			t.Run(tc.name+"/"+op, func(t *testing.T) {
 				t.Parallel()
 				srv := awsfake.NewServer()
 				defer srv.Close()
 				var retried []error
-				c := clientsOf(sdkRetrying(tc.config(srv.URL), func(err error) {
+				c := awsfake.NewClients(sdkRetrying(tc.config(srv.URL), func(err error) {
 					retried = append(retried, err)
 					if tc.refused {
 						if err := srv.Restart(); err != nil {
@@ -460,7 +436,7 @@ func TestClockSkew(t *testing.T) {
 				c := newClients(srv.URL)
 				srv.Script(sc.op, awsfake.Reply{Status: sc.status, Code: sc.code, Message: "Signature expired", DateOffset: offset})
 
-				err := fetch(context.Background(), c, sc.op)
+				err := c.Call(context.Background(), sc.op)
 				t.Logf("error chain:\n%s", chain(err))
 				var v interface{ RetryableError() bool }
 				if !errors.As(err, &v) || !v.RetryableError() {
@@ -476,10 +452,10 @@ func TestClockSkew(t *testing.T) {
 
 				// The next call is signed with the server's time; its answer,
 				// dated now, heals the skew for the one after.
-				if err := fetch(context.Background(), c, sc.op); err != nil {
+				if err := c.Call(context.Background(), sc.op); err != nil {
 					t.Fatal(err)
 				}
-				if err := fetch(context.Background(), c, sc.op); err != nil {
+				if err := c.Call(context.Background(), sc.op); err != nil {
 					t.Fatal(err)
 				}
 				now := time.Now()
@@ -500,10 +476,10 @@ func TestClockSkewWithTheSDKDefaultRetryer(t *testing.T) {
 			srv := awsfake.NewServer()
 			defer srv.Close()
 			var retried []error
-			c := clientsOf(sdkRetrying(awsfake.Config(srv.URL), func(err error) { retried = append(retried, err) }))
+			c := awsfake.NewClients(sdkRetrying(awsfake.Config(srv.URL), func(err error) { retried = append(retried, err) }))
 			srv.Script(sc.op, awsfake.Reply{Status: sc.status, Code: sc.code, DateOffset: 10 * time.Minute})
 
-			if err := fetch(context.Background(), c, sc.op); err != nil || len(retried) != 1 {
+			if err := c.Call(context.Background(), sc.op); err != nil || len(retried) != 1 {
 				t.Fatalf("err %v after %d retries, want success after 1", err, len(retried))
 			}
 			now := time.Now()
@@ -525,12 +501,12 @@ func TestSmallClockSkew(t *testing.T) {
 			c := newClients(srv.URL)
 			srv.Script(sc.op, awsfake.Reply{Status: sc.status, Code: sc.code, DateOffset: time.Minute})
 
-			err := fetch(context.Background(), c, sc.op)
+			err := c.Call(context.Background(), sc.op)
 			want := shape{Operation: true, Status: sc.status, Code: sc.code}
 			if got := shapeOf(err); got != want {
 				t.Errorf("error shape\n got %+v\nwant %+v\n%s", got, want, chain(err))
 			}
-			if err := fetch(context.Background(), c, sc.op); err != nil {
+			if err := c.Call(context.Background(), sc.op); err != nil {
 				t.Fatal(err)
 			}
 			now := time.Now()
@@ -559,7 +535,7 @@ func TestHTML429(t *testing.T) {
 			page := awsfake.Reply{Status: 429, Body: "<html><body><h1>429 Too Many Requests</h1></body></html>"}
 
 			srv.Script(tc.op, page)
-			err := fetch(context.Background(), newClients(srv.URL), tc.op)
+			err := newClients(srv.URL).Call(context.Background(), tc.op)
 			t.Logf("error chain:\n%s", chain(err))
 			if got := shapeOf(err); got != tc.want {
 				t.Errorf("error shape\n got %+v\nwant %+v", got, tc.want)
@@ -567,8 +543,8 @@ func TestHTML429(t *testing.T) {
 
 			var retried []error
 			srv.Script(tc.op, page)
-			c := clientsOf(sdkRetrying(awsfake.Config(srv.URL), func(err error) { retried = append(retried, err) }))
-			if err := fetch(context.Background(), c, tc.op); err != nil || len(retried) != 1 {
+			c := awsfake.NewClients(sdkRetrying(awsfake.Config(srv.URL), func(err error) { retried = append(retried, err) }))
+			if err := c.Call(context.Background(), tc.op); err != nil || len(retried) != 1 {
 				t.Errorf("SDK retryer: err %v after %d retries, want success after 1", err, len(retried))
 			}
 		})
@@ -581,13 +557,13 @@ func TestStopRestart(t *testing.T) {
 	srv := awsfake.NewServer()
 	defer srv.Close()
 	const op = "ec2:DescribeInstances"
-	if err := fetch(context.Background(), newClients(srv.URL), op); err != nil {
+	if err := newClients(srv.URL).Call(context.Background(), op); err != nil {
 		t.Fatal(err)
 	}
 
 	srv.Stop()
 	srv.Stop() // stopping a stopped server does nothing
-	if err := fetch(context.Background(), newClients(srv.URL), op); !errors.Is(err, syscall.ECONNREFUSED) {
+	if err := newClients(srv.URL).Call(context.Background(), op); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("stopped: err %v, want ECONNREFUSED", err)
 	}
 
@@ -597,7 +573,7 @@ func TestStopRestart(t *testing.T) {
 	if err := srv.Restart(); err != nil { // restarting a listening server does nothing
 		t.Fatal(err)
 	}
-	if err := fetch(context.Background(), newClients(srv.URL), op); err != nil {
+	if err := newClients(srv.URL).Call(context.Background(), op); err != nil {
 		t.Fatalf("restarted: %v", err)
 	}
 	if got := srv.Calls(op); got != 2 {
@@ -621,7 +597,7 @@ func TestStopEndsAHang(t *testing.T) {
 	srv.Script(op, awsfake.Reply{Fault: awsfake.FaultHang})
 
 	done := make(chan error, 1)
-	go func() { done <- fetch(context.Background(), newClients(srv.URL), op) }()
+	go func() { done <- newClients(srv.URL).Call(context.Background(), op) }()
 	if code := <-replied; code != string(awsfake.FaultHang) {
 		t.Errorf("OnReply code %q, want %q", code, awsfake.FaultHang)
 	}
@@ -641,11 +617,11 @@ func TestSuccessWithOptions(t *testing.T) {
 	const op = "s3:GetObject"
 	srv.Script(op, awsfake.Reply{DateOffset: 10 * time.Minute})
 	c := newClients(srv.URL)
-	if err := fetch(context.Background(), c, op); err != nil {
+	if err := c.Call(context.Background(), op); err != nil {
 		t.Fatal(err)
 	}
 	// The SDK took the skew from the successful answer's Date.
-	if err := fetch(context.Background(), c, op); err != nil {
+	if err := c.Call(context.Background(), op); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()

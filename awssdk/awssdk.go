@@ -1,0 +1,263 @@
+// Package awssdk puts an awsretry Retrier inside aws-sdk-go-v2's clients, as
+// their retryer: every call of every client made from one aws.Config is
+// retried as the Retrier's Do would retry it, with the same classification,
+// schedule, server hints, cap, budget, attempt timeout, clock and
+// telemetry, and no wrapping of each call.
+//
+//	cfg, err := config.LoadDefaultConfig(ctx, awssdk.WithRetrier(r))
+//
+// or, for one client, dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+// o.APIOptions = append(o.APIOptions, awssdk.APIOption(r)) }).
+//
+// It works with the SDK's own retry loop rather than around it: the SDK
+// still makes each attempt (cloning and signing the request, correcting
+// for clock skew, opening its RetryLoop and Attempt spans); the Retrier
+// decides whether and when to retry. The waits run on the Retrier's Clock,
+// so a test with awsretrytest.NewClock runs hours of backoff at once. Each
+// attempt is an awsretry.attempt event, with the same attributes as under
+// Do, on the span of the SDK operation when the client has a tracer
+// provider, else on the caller's span; the metrics are Do's.
+//
+// Use one layer or the other for a call: a client configured this way,
+// called inside Retrier.Do, multiplies the attempts.
+package awssdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/awsretry/awsretry"
+	"github.com/awsretry/awsretry/internal/bridge"
+)
+
+// WithRetrier makes every client of the aws.Config being loaded retry as r
+// does: its retryer is Retryer(r) and its API options include
+// APIOption(r).
+func WithRetrier(r *awsretry.Retrier) config.LoadOptionsFunc {
+	return func(o *config.LoadOptions) error {
+		if r == nil {
+			return errNilRetrier
+		}
+		o.Retryer = func() aws.Retryer { return Retryer(r) }
+		o.APIOptions = append(o.APIOptions, APIOption(r))
+		return nil
+	}
+}
+
+// APIOption returns the API option (for aws.Config.APIOptions, or a
+// client's or a call's Options.APIOptions) that gives each operation its
+// own retryer driven by r: the SDK's retry middleware is rebuilt around it,
+// with the client's settings (clock-skew correction, retry logging, its
+// meter), and two middlewares of r's see the operation begin and end and,
+// under WithAttemptTimeout, give each attempt its deadline.
+func APIOption(r *awsretry.Retrier) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		if r == nil {
+			return errNilRetrier
+		}
+		m, ok := stack.Finalize.Get(retryID)
+		if !ok {
+			return nil // an operation without retries
+		}
+		sdk, ok := m.(*retry.Attempt)
+		if !ok {
+			return fmt.Errorf("awssdk: the %q middleware is a %T, not the SDK's *retry.Attempt", retryID, m)
+		}
+		p := bridge.Of(r)
+		op := &operation{policy: p}
+		attempt := retry.NewAttemptMiddleware(op, smithyhttp.RequestCloner, func(a *retry.Attempt) {
+			a.LogAttempts = sdk.LogAttempts
+			a.OperationMeter = sdk.OperationMeter
+			a.ClientSkew = sdk.ClientSkew
+			a.DisableClockSkewCorrection = sdk.DisableClockSkewCorrection
+		})
+		if _, err := stack.Finalize.Swap(retryID, attempt); err != nil {
+			return err
+		}
+		if err := stack.Finalize.Insert(begin{op}, retryID, middleware.Before); err != nil {
+			return err
+		}
+		if d := p.AttemptTimeout(); d > 0 {
+			return stack.Finalize.Insert(attemptTimeout{op, d}, retryID, middleware.After)
+		}
+		return nil
+	}
+}
+
+// retryID is the ID of aws-sdk-go-v2's retry middleware.
+const retryID = "Retry"
+
+var errNilRetrier = errors.New("awssdk: nil *awsretry.Retrier")
+
+// Retryer returns an aws.RetryerV2 that decides as r does: which errors
+// are retried (r's classifier), how many attempts (WithTries) and what a
+// retry costs (WithBudget). Given alone to a client (config.WithRetryer,
+// Options.Retryer), it cannot tell one operation from another, for the
+// SDK's retryer interface does not say: the SDK then sleeps r's schedule
+// itself, on real time, and no attempt is recorded. WithRetrier and
+// APIOption give each operation its own retryer, which waits on r's Clock
+// and records every attempt.
+func Retryer(r *awsretry.Retrier) aws.RetryerV2 {
+	if r == nil {
+		return nil
+	}
+	return &operation{policy: bridge.Of(r)}
+}
+
+// operation is the retryer of one operation (with op set by begin), or of
+// a client (op nil).
+type operation struct {
+	policy bridge.Policy
+	op     bridge.Operation
+}
+
+// IsErrorRetryable classifies err as the Retrier's Do would.
+func (o *operation) IsErrorRetryable(err error) bool {
+	if o.op != nil {
+		return o.op.Retryable(err)
+	}
+	return o.policy.Retryable(err)
+}
+
+// MaxAttempts is the Retrier's number of attempts.
+func (o *operation) MaxAttempts() int { return o.policy.Tries() }
+
+// RetryDelay is 0 for an operation's retryer, which waited in
+// GetRetryToken; otherwise the Retrier's schedule, which the SDK sleeps,
+// moving it towards a server's x-amz-retry-after as the Retrier would.
+func (o *operation) RetryDelay(attempt int, _ error) (time.Duration, error) {
+	if o.op != nil {
+		return 0, nil
+	}
+	return o.policy.Delay(attempt), nil
+}
+
+// GetRetryToken decides on a failed attempt: an operation's retryer records
+// it and waits on the Retrier's clock, or refuses the retry with a
+// *awsretry.RetryError saying why (wrapping the SDK's
+// ratelimit.QuotaExceededError when the Budget cannot pay). A client's
+// retryer pays the Budget only.
+func (o *operation) GetRetryToken(ctx context.Context, err error) (func(error) error, error) {
+	if o.op == nil {
+		refund, ok := o.policy.Take(err)
+		if !ok {
+			return nil, fmt.Errorf("failed to get rate limit token, %w", ratelimit.QuotaExceededError{})
+		}
+		return func(err error) error {
+			if err == nil {
+				refund()
+			}
+			return nil
+		}, nil
+	}
+	if rerr := o.op.Retry(ctx, err); rerr != nil {
+		var retryErr *awsretry.RetryError
+		if errors.As(rerr, &retryErr) && retryErr.Reason == awsretry.ReasonBudget {
+			available, requested := o.op.Quota()
+			quota := ratelimit.QuotaExceededError{Available: uint(max(available, 0)), Requested: uint(max(requested, 0))}
+			return nil, fmt.Errorf("failed to get rate limit token, %w: %w", quota, rerr)
+		}
+		return nil, rerr
+	}
+	// The wait is over: the SDK must not wait again for the server's hint.
+	dropRetryAfter(err)
+	return nopRelease, nil
+}
+
+// GetInitialToken is GetAttemptToken without a context.
+func (o *operation) GetInitialToken() func(error) error { return nopRelease }
+
+// GetAttemptToken notes that an attempt begins.
+func (o *operation) GetAttemptToken(context.Context) (func(error) error, error) {
+	if o.op != nil {
+		o.op.Attempt()
+	}
+	return nopRelease, nil
+}
+
+func nopRelease(error) error { return nil }
+
+// dropRetryAfter removes the x-amz-retry-after header of a retried
+// attempt's response, which the Retrier has honoured already: the SDK's
+// retry middleware would otherwise sleep for it again, on real time. The
+// response belongs to an attempt that is over.
+func dropRetryAfter(err error) {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re != nil && re.Response != nil && re.Response.Response != nil && re.Response.Header != nil {
+		re.Response.Header.Del("X-Amz-Retry-After")
+	}
+}
+
+// begin sees an operation begin and end, around the SDK's retry loop.
+type begin struct{ o *operation }
+
+func (begin) ID() string { return "awsretry.Operation" }
+
+func (b begin) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
+	out middleware.FinalizeOutput, md middleware.Metadata, err error,
+) {
+	b.o.op = b.o.policy.Start(ctx)
+	ended := false
+	defer func() {
+		if !ended {
+			b.o.op.End(errors.New("awssdk: the operation panicked"), "panic")
+		}
+	}()
+	out, md, err = next.HandleFinalize(ctx, in)
+	reason, attemptErr := why(ctx, err)
+	b.o.op.End(attemptErr, reason)
+	ended = true
+	return out, md, err
+}
+
+// why maps what the SDK's retry loop returned to the attempt's error and
+// the reason the loop stopped: a refusal of the Retrier's (its
+// RetryError), the attempts exhausted (the SDK's MaxAttemptsError), the
+// context ended, or "" for an error that was not retryable.
+func why(ctx context.Context, err error) (reason string, attemptErr error) {
+	if err == nil {
+		return "", nil
+	}
+	var retryErr *awsretry.RetryError
+	if errors.As(err, &retryErr) {
+		return string(retryErr.Reason), retryErr.Err
+	}
+	var maxErr *retry.MaxAttemptsError
+	if errors.As(err, &maxErr) {
+		return string(awsretry.ReasonExhausted), maxErr.Err
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return string(awsretry.ReasonCanceled), err
+	}
+	return "", err
+}
+
+// attemptTimeout gives each attempt WithAttemptTimeout's deadline, inside
+// the SDK's retry loop, and tells the operation when an attempt overran it.
+type attemptTimeout struct {
+	o *operation
+	d time.Duration
+}
+
+func (attemptTimeout) ID() string { return "awsretry.AttemptTimeout" }
+
+func (t attemptTimeout) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
+	middleware.FinalizeOutput, middleware.Metadata, error,
+) {
+	actx, cancel := context.WithTimeout(ctx, t.d)
+	defer cancel()
+	out, md, err := next.HandleFinalize(actx, in)
+	if err != nil && actx.Err() != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		t.o.op.TimedOut()
+	}
+	return out, md, err
+}

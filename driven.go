@@ -1,0 +1,134 @@
+package awsretry
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/awsretry/awsretry/internal/bridge"
+)
+
+// A Retrier driven by another retry loop: aws-sdk-go-v2's, through the
+// nested module awssdk and package internal/bridge. The other loop makes
+// the attempts; the Retrier classifies, decides, waits on its clock, pays
+// its Budget and records, with the same pieces as Do.
+
+func init() {
+	bridge.Of = func(r any) bridge.Policy { return policy{r.(*Retrier)} }
+}
+
+// policy is a Retrier as package bridge presents it.
+type policy struct{ r *Retrier }
+
+func (p policy) Tries() int                    { return p.r.tries }
+func (p policy) AttemptTimeout() time.Duration { return p.r.attemptTimeout }
+func (p policy) Retryable(err error) bool      { return p.r.classifier.Classify(err).Retryable }
+
+func (p policy) Delay(n int) time.Duration {
+	var w waits
+	return w.next(&p.r.schedule, n, 0)
+}
+
+func (p policy) Take(err error) (func(), bool) {
+	paid, ok := p.r.budget.take(p.r.classifier.Classify(err).Class)
+	return func() { p.r.budget.refund(false, paid) }, ok
+}
+
+// Start begins an operation that records its attempts on the span in ctx.
+func (p policy) Start(ctx context.Context) bridge.Operation {
+	op := &operation{r: p.r, start: p.r.elapsedStart()}
+	r := p.r
+	op.rec = recorder{ctx: ctx, o: r.observer, in: r.observer.instruments.current(),
+		span: spanRecorder{span: trace.SpanFromContext(ctx), borrowed: true}}
+	if !op.rec.span.span.SpanContext().IsValid() {
+		op.rec.span.span = nil
+	}
+	return op
+}
+
+// operation is one operation's retries, as Do's loop keeps them.
+type operation struct {
+	r          *Retrier
+	rec        recorder
+	prog       progress
+	waits      waits
+	sleeper    sleeper
+	start      time.Time
+	paid       int64  // tokens the last retry took from the budget
+	timedOut   bool   // the attempt under way overran its timeout
+	classified int    // the attempt prog.last describes
+	quota      [2]int // the tokens in the Budget and the cost of the retry it refused
+}
+
+// Quota returns the tokens the Budget had, and the cost of the retry it
+// refused.
+func (op *operation) Quota() (available, requested int) { return op.quota[0], op.quota[1] }
+
+func (op *operation) Attempt() {
+	op.prog.attempts++
+	op.timedOut = false
+}
+
+func (op *operation) TimedOut() { op.timedOut = true }
+
+// Retryable classifies the failed attempt's error into prog.last.
+func (op *operation) Retryable(err error) bool {
+	op.r.classify(&op.prog.last, op.prog.attempts, err, op.timedOut)
+	op.classified = op.prog.attempts
+	return op.prog.last.Classification.Retryable
+}
+
+// Retry is the rest of Do's loop for a failed attempt: decide, pay, record,
+// wait.
+func (op *operation) Retry(ctx context.Context, err error) error {
+	n := op.prog.attempts
+	if op.classified != n {
+		op.Retryable(err)
+	}
+	if !op.prog.last.Classification.Retryable {
+		return giveUp(ctx, ReasonExhausted, n, err) // not asked by aws-sdk-go-v2, which checks first
+	}
+	wait, reason := op.r.decide(ctx, n, op.start, &op.waits, op.prog.last.Classification.RetryAfter)
+	if reason == "" {
+		var ok bool
+		if op.paid, ok = op.r.budget.take(op.prog.last.Classification.Class); !ok {
+			reason = ReasonBudget
+		}
+	}
+	if reason != "" {
+		if reason == ReasonBudget {
+			op.quota = [2]int{op.r.budget.Tokens(), int(op.r.budget.cost(op.prog.last.Classification.Class))}
+		}
+		return giveUp(ctx, reason, n, err)
+	}
+	op.prog.last.Delay = wait
+	op.rec.retrying(ctx, &op.prog.last)
+	if op.sleeper.sleep(ctx, op.r.clock, wait) != nil {
+		return canceled(ctx, n, err)
+	}
+	return nil
+}
+
+// End records the end of the operation, as Do's deferred end does.
+func (op *operation) End(attemptErr error, reason string) {
+	p := &op.prog
+	p.returned = true
+	if reason == string(callPanicked) {
+		op.rec.finish(p, callPanicked, nil)
+		return
+	}
+	if attemptErr == nil {
+		op.r.budget.refund(p.attempts == 1, op.paid)
+		op.rec.finish(p, callSucceeded, nil)
+		return
+	}
+	if p.attempts > 0 && op.classified != p.attempts && reason != string(ReasonCanceled) {
+		op.Retryable(attemptErr) // the last attempt, not classified by Retry
+	}
+	o := outcome(reason)
+	if reason == "" {
+		o = callNonRetryable
+	}
+	op.rec.finish(p, o, attemptErr)
+}
