@@ -13,8 +13,9 @@
 # 3. starts awsfake-server (service awsfake-ec2: the local AWS-compatible
 #    endpoint behind otelhttp) on a free loopback port, runs e2e-client
 #    (service awsretry-e2e-client: the real EC2 client, otelhttp transport,
-#    inside awsretry's Do) against it, then stops the server, which flushes
-#    its spans;
+#    two calls inside awsretry's Do, a third through a client configured
+#    with the awssdk adapter and traced by the SDK) against it, then stops
+#    the server, which flushes its spans;
 # 4. checks the trace through Jaeger's /api/traces (go test -run
 #    TestLiveJaeger ./tracecheck), polling for up to 30 s;
 # 5. unless E2E_SCREENSHOT=0: renders the trace from Jaeger's API into a page

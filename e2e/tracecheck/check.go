@@ -17,22 +17,66 @@ type Expectation struct {
 	ClientService, ServerService string
 	// Root is the name of the client's root span.
 	Root string
-	// Calls are the Retrier spans under Root, in order.
+	// Calls are the calls under Root, in order: the Retrier spans of Do,
+	// and the SDK's operation spans of clients configured with the
+	// adapter.
 	Calls []Call
 }
 
-// Call is one Retrier's Do: an INTERNAL span of the client service, with
-// an awsretry.attempt event per attempt, and per attempt a CLIENT span
-// "POST EC2/<Operation>" of the client service whose only child is a SERVER
-// span "EC2/<Operation>" of the server service.
+// Call is one call of the client, retried by a Retrier, with an
+// awsretry.attempt event per attempt on its span. Each attempt is a CLIENT
+// span "POST EC2/<Operation>" of the client service whose only child is a
+// SERVER span "EC2/<Operation>" of the server service.
+//
+// Under Do (SDK nil), the span is the Retrier's, INTERNAL, with the
+// attributes awsretry.attempts and awsretry.outcome, and the CLIENT spans
+// are its children.
+//
+// Through a client configured with the awssdk adapter and traced by the
+// SDK (SDK set), the span is the SDK's operation span, CLIENT, with the
+// attempt events and none of the Retrier's attributes (the adapter borrows
+// the span, it starts none), and the SDK's spans as they nest:
+//
+//	EC2.CreateTags                    the operation span, with the events
+//	  steps: <SDK.Steps>
+//	  RetryLoop
+//	    Attempt operation.attempt=N   one per attempt, the wait included
+//	      steps: <SDK.AttemptSteps>
+//	      DoHTTPRequest http.status_code=S
+//	        POST EC2/CreateTags       otelhttp's CLIENT span
+//	          EC2/CreateTags          the endpoint's SERVER span
 type Call struct {
-	// Span is the Retrier span's name (Retrier.Named).
+	// Span is the call's span: the Retrier span's name (Retrier.Named), or
+	// the SDK's operation span, "EC2.CreateTags".
 	Span string
 	// Operation is the EC2 action, e.g. "DescribeInstances".
 	Operation string
+	// SDK, when set, says the call went through the adapter, and lists the
+	// SDK's spans that are steps of its middleware stack.
+	SDK *SDKSpans
 	// Attempts are the attempts in order; the last one succeeds.
 	Attempts []Attempt
 }
+
+// SDKSpans are the spans aws-sdk-go-v2 starts for the steps of an
+// operation's middleware stack that have no children: a "steps:" line of
+// the rendering lists them, sorted, under their parent (see RenderTrace).
+type SDKSpans struct {
+	// Steps are the steps under the operation span, outside the retry
+	// loop (OperationSerializer).
+	Steps []string
+	// AttemptSteps are the steps under each Attempt span (ResolveEndpoint,
+	// SignRequest...), besides DoHTTPRequest.
+	AttemptSteps []string
+}
+
+// The SDK's spans of an operation's retry loop (aws-sdk-go-v2's
+// aws/retry and smithy-go's transport/http).
+const (
+	retryLoopSpan = "RetryLoop"
+	attemptSpan   = "Attempt"
+	doHTTPSpan    = "DoHTTPRequest"
+)
 
 // Attempt is what one attempt should have recorded.
 type Attempt struct {
@@ -49,11 +93,14 @@ type Attempt struct {
 	Delay float64
 }
 
-// Tag keys rendered for each kind of span; the others are left out of
-// the comparison (times, ports, user agent...).
+// Tag keys rendered for each kind of span, in this order, when the span
+// has them; the others are left out of the comparison (times, ports, user
+// agent...). A key listed but absent is checked too: the SDK's operation
+// span (CLIENT) must not have awsretry.attempts, nor otelhttp's CLIENT
+// spans rpc.method.
 var renderedTags = map[string][]string{
-	"internal": {"awsretry.attempts", "awsretry.outcome", "error.type"},
-	"client":   {"http.response.status_code"},
+	"internal": {"awsretry.attempts", "awsretry.outcome", "error.type", "operation.attempt", "http.status_code"},
+	"client":   {"awsretry.attempts", "awsretry.outcome", "http.response.status_code", "rpc.method"},
 	"server":   {"http.response.status_code", "rpc.method"},
 }
 
@@ -64,38 +111,74 @@ func (e *Expectation) Render() string {
 	line(&b, 0, spanLine(e.Root, e.ClientService, "internal", nil))
 	for _, c := range e.Calls {
 		n := len(c.Attempts)
-		line(&b, 1, spanLine(c.Span, e.ClientService, "internal",
-			[]string{"awsretry.attempts=" + strconv.Itoa(n), "awsretry.outcome=success"}))
-		for i, a := range c.Attempts {
-			fields := []string{"awsretry.attempt=" + strconv.Itoa(i+1)}
-			last := i == n-1
-			fields = append(fields, "awsretry.will_retry="+strconv.FormatBool(!last))
-			if a.Code != "" {
-				fields = append(fields,
-					"aws.request_id="+a.RequestID,
-					"awsretry.class="+a.Class,
-					"awsretry.error_code="+a.Code,
-					"error.type="+a.Code,
-					"http.response.status_code="+strconv.Itoa(a.Status))
-			}
-			if !last {
-				fields = append(fields, "awsretry.delay_seconds="+formatFloat(a.Delay))
-			}
-			slices.Sort(fields)
-			line(&b, 2, eventLine("awsretry.attempt", fields))
+		if c.SDK == nil {
+			line(&b, 1, spanLine(c.Span, e.ClientService, "internal",
+				[]string{"awsretry.attempts=" + strconv.Itoa(n), "awsretry.outcome=success"}))
+		} else {
+			line(&b, 1, spanLine(c.Span, e.ClientService, "client", []string{"rpc.method=" + c.Operation}))
 		}
-		for _, a := range c.Attempts {
-			status := "http.response.status_code=" + strconv.Itoa(a.Status)
-			line(&b, 2, spanLine("POST EC2/"+c.Operation, e.ClientService, "client", []string{status}))
-			line(&b, 3, spanLine("EC2/"+c.Operation, e.ServerService, "server", []string{status, "rpc.method=" + c.Operation}))
+		for i, a := range c.Attempts {
+			line(&b, 2, eventLine("awsretry.attempt", a.fields(i+1, i == n-1)))
+		}
+		if c.SDK == nil {
+			for _, a := range c.Attempts {
+				e.renderHTTP(&b, 2, c.Operation, a.Status)
+			}
+			continue
+		}
+		if len(c.SDK.Steps) > 0 {
+			line(&b, 2, stepsLine(c.SDK.Steps))
+		}
+		line(&b, 2, spanLine(retryLoopSpan, e.ClientService, "internal", nil))
+		for i, a := range c.Attempts {
+			line(&b, 3, spanLine(attemptSpan, e.ClientService, "internal", []string{"operation.attempt=" + strconv.Itoa(i+1)}))
+			if len(c.SDK.AttemptSteps) > 0 {
+				line(&b, 4, stepsLine(c.SDK.AttemptSteps))
+			}
+			line(&b, 4, spanLine(doHTTPSpan, e.ClientService, "internal", []string{"http.status_code=" + strconv.Itoa(a.Status)}))
+			e.renderHTTP(&b, 5, c.Operation, a.Status)
 		}
 	}
 	return b.String()
 }
 
+// fields returns the fields of attempt n's event, sorted.
+func (a Attempt) fields(n int, last bool) []string {
+	fields := []string{"awsretry.attempt=" + strconv.Itoa(n)}
+	fields = append(fields, "awsretry.will_retry="+strconv.FormatBool(!last))
+	if a.Code != "" {
+		fields = append(fields,
+			"aws.request_id="+a.RequestID,
+			"awsretry.class="+a.Class,
+			"awsretry.error_code="+a.Code,
+			"error.type="+a.Code,
+			"http.response.status_code="+strconv.Itoa(a.Status))
+	}
+	if !last {
+		fields = append(fields, "awsretry.delay_seconds="+formatFloat(a.Delay))
+	}
+	slices.Sort(fields)
+	return fields
+}
+
+// renderHTTP renders an attempt's CLIENT span at depth, and its SERVER
+// span under it.
+func (e *Expectation) renderHTTP(b *strings.Builder, depth int, operation string, status int) {
+	code := "http.response.status_code=" + strconv.Itoa(status)
+	line(b, depth, spanLine("POST EC2/"+operation, e.ClientService, "client", []string{code}))
+	line(b, depth+1, spanLine("EC2/"+operation, e.ServerService, "server", []string{code, "rpc.method=" + operation}))
+}
+
 // RenderTrace renders t as an indented tree: each span as
 // "name [service kind] tag=value...", children in order of start under
 // their parent, after the span's events "event name: field=value...".
+//
+// A child that is only a step, an INTERNAL span without children, events
+// or rendered tags (the SDK's ResolveEndpoint, SignRequest...), is not a
+// line of its own: the names of a span's steps make one line
+// "steps: name...", sorted, before its other children. The SDK's steps are
+// microseconds apart, and Jaeger keeps microseconds, so their order of
+// start is not reliable; their names and number are.
 func RenderTrace(t *Trace) string {
 	byID := map[string]*Span{}
 	for i := range t.Spans {
@@ -111,17 +194,23 @@ func RenderTrace(t *Trace) string {
 			roots = append(roots, s)
 		}
 	}
-	var b strings.Builder
-	var walk func(s *Span, depth int)
-	walk = func(s *Span, depth int) {
-		kind := tagString(s, "span.kind")
+	tagsOf := func(s *Span) []string {
 		var tags []string
-		for _, k := range renderedTags[kind] {
+		for _, k := range renderedTags[tagString(s, "span.kind")] {
 			if v, ok := s.Tag(k); ok {
 				tags = append(tags, k+"="+formatValue(v))
 			}
 		}
-		l := spanLine(s.OperationName, t.Processes[s.ProcessID].ServiceName, kind, tags)
+		return tags
+	}
+	isStep := func(s *Span) bool {
+		return tagString(s, "span.kind") == "internal" && len(children[s.SpanID]) == 0 && len(s.Logs) == 0 && len(tagsOf(s)) == 0
+	}
+	var b strings.Builder
+	var walk func(s *Span, depth int)
+	walk = func(s *Span, depth int) {
+		kind := tagString(s, "span.kind")
+		l := spanLine(s.OperationName, t.Processes[s.ProcessID].ServiceName, kind, tagsOf(s))
 		if p := s.Parent(); p != "" && byID[p] == nil {
 			l += " (parent " + p + " missing)"
 		}
@@ -141,7 +230,19 @@ func RenderTrace(t *Trace) string {
 			slices.Sort(fields)
 			line(&b, depth+1, eventLine(name, fields))
 		}
-		for _, c := range sortByStart(children[s.SpanID]) {
+		var steps []string
+		var spans []*Span
+		for _, c := range children[s.SpanID] {
+			if isStep(c) {
+				steps = append(steps, c.OperationName)
+			} else {
+				spans = append(spans, c)
+			}
+		}
+		if len(steps) > 0 {
+			line(&b, depth+1, stepsLine(steps))
+		}
+		for _, c := range sortByStart(spans) {
 			walk(c, depth+1)
 		}
 	}
@@ -195,24 +296,41 @@ func Check(searches map[string][]Trace, traceID string, e *Expectation) []string
 	return append(problems, checkTimes(trace, e)...)
 }
 
-// checkTimes checks a trace of the expected shape in time: each attempt's
-// event falls between the end of its CLIENT span and the start of the
-// next, and the next attempt starts at least the event's delay after the
-// CLIENT span ended.
+// checkTimes checks a trace of the expected shape in time: each CLIENT
+// span and each event lies within its call's span, and each SERVER span
+// within its CLIENT span; each attempt's event falls between the end of
+// its CLIENT span and the start of the next, and the next attempt starts
+// at least the event's delay after the CLIENT span ended. The CLIENT spans
+// are the call span's children under Do, its descendants through the
+// adapter.
 func checkTimes(t *Trace, e *Expectation) []string {
 	const slack = 1000 // µs: Jaeger keeps microseconds, the SDK nanoseconds
+	// Jaeger truncates start and duration to microseconds, each.
+	const truncation = 2 // µs
 	var problems []string
 	for _, c := range e.Calls {
 		do := findSpan(t, c.Span)
-		var clients []*Span
-		for i := range t.Spans {
-			if t.Spans[i].Parent() == do.SpanID {
-				clients = append(clients, &t.Spans[i])
+		clients := sortByStart(descendants(t, do.SpanID, "POST EC2/"+c.Operation))
+		within := func(what string, start, end int64, in *Span) {
+			if start < in.StartTime-truncation || end > in.End()+truncation {
+				problems = append(problems, fmt.Sprintf("%s: %s from %d to %d µs, outside its %s span, from %d to %d µs",
+					c.Span, what, start, end, in.OperationName, in.StartTime, in.End()))
 			}
 		}
-		clients = sortByStart(clients)
+		for i, client := range clients {
+			within(fmt.Sprintf("attempt %d: CLIENT span", i+1), client.StartTime, client.End(), do)
+			for _, server := range descendants(t, client.SpanID, "EC2/"+c.Operation) {
+				if server.StartTime < client.StartTime-truncation || server.End() > client.End()+truncation {
+					problems = append(problems, fmt.Sprintf("%s: attempt %d: SERVER span from %d to %d µs, outside its CLIENT span, from %d to %d µs",
+						c.Span, i+1, server.StartTime, server.End(), client.StartTime, client.End()))
+				}
+			}
+		}
 		logs := slices.Clone(do.Logs)
 		slices.SortStableFunc(logs, func(a, b Log) int { return cmpInt(a.Timestamp, b.Timestamp) })
+		for i, l := range logs {
+			within(fmt.Sprintf("attempt %d: event at", i+1), l.Timestamp, l.Timestamp, do)
+		}
 		for i, a := range c.Attempts {
 			if logs[i].Timestamp < clients[i].End()-slack {
 				problems = append(problems, fmt.Sprintf("%s: attempt %d: event at %d µs, before its CLIENT span ended at %d µs",
@@ -238,12 +356,16 @@ func checkTimes(t *Trace, e *Expectation) []string {
 // Wait polls Jaeger until the trace of traceID (any, if empty) is as e
 // describes or timeout passes, and returns the trace and the problems
 // found by the last poll, none on success. An error of the API is a
-// problem too: Jaeger may still be starting, or storing the spans.
+// problem too: Jaeger may still be starting, or storing the spans. A poll
+// cut short by the timeout does not count: the problems are those of the
+// last poll that was answered.
 func Wait(ctx context.Context, c *Client, traceID string, e *Expectation, timeout time.Duration) (*Trace, []string) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
+	var last []string // the problems of the last poll answered
+	still := func() []string { return append(last, fmt.Sprintf("(still so after %v of polling)", timeout)) }
 	for {
 		searches := map[string][]Trace{}
 		var problems []string
@@ -254,6 +376,9 @@ func Wait(ctx context.Context, c *Client, traceID string, e *Expectation, timeou
 			}
 			searches[service] = found
 		}
+		if problems != nil && ctx.Err() != nil && last != nil {
+			return nil, still()
+		}
 		if problems == nil {
 			problems = Check(searches, traceID, e)
 		}
@@ -261,12 +386,34 @@ func Wait(ctx context.Context, c *Client, traceID string, e *Expectation, timeou
 			t := searches[e.ClientService][0]
 			return &t, nil
 		}
+		last = problems
 		select {
 		case <-ctx.Done():
-			return nil, append(problems, fmt.Sprintf("(still so after %v of polling)", timeout))
+			return nil, still()
 		case <-tick.C:
 		}
 	}
+}
+
+// descendants returns the spans named name under the span of id parent,
+// at any depth.
+func descendants(t *Trace, parent, name string) []*Span {
+	under := map[string]bool{parent: true}
+	var found []*Span
+	for grew := true; grew; {
+		grew = false
+		for i := range t.Spans {
+			s := &t.Spans[i]
+			if !under[s.SpanID] && under[s.Parent()] {
+				under[s.SpanID] = true
+				grew = true
+				if s.OperationName == name {
+					found = append(found, s)
+				}
+			}
+		}
+	}
+	return found
 }
 
 func findSpan(t *Trace, name string) *Span {
@@ -334,6 +481,10 @@ func spanLine(name, service, kind string, tags []string) string {
 		l += " " + strings.Join(tags, " ")
 	}
 	return l
+}
+
+func stepsLine(names []string) string {
+	return "steps: " + strings.Join(slices.Sorted(slices.Values(names)), " ")
 }
 
 func eventLine(name string, fields []string) string {

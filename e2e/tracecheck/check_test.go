@@ -1,8 +1,10 @@
 package tracecheck_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,7 +14,7 @@ import (
 
 // fixtureID is the trace in testdata/traces.json: Jaeger's answer to
 // /api/traces?service=awsretry-e2e-client after one run of run.sh.
-const fixtureID = "dff660980b78e02d78a55b8752a1ec93"
+const fixtureID = "ddbe5bf78ce61c0fd0adb50477256452"
 
 func loadFixture(t *testing.T) tracecheck.Trace {
 	t.Helper()
@@ -52,9 +54,54 @@ func TestCheckAcceptsRecordedTrace(t *testing.T) {
       EC2/RunInstances [awsfake-ec2 server] http.response.status_code=200 rpc.method=RunInstances
   ec2.WaitForInstance [awsretry-e2e-client internal] awsretry.attempts=4 awsretry.outcome=success
 `
-	if got := tracecheck.RenderTrace(&tr); !strings.HasPrefix(got, want) {
+	got := tracecheck.RenderTrace(&tr)
+	if !strings.HasPrefix(got, want) {
 		t.Errorf("RenderTrace begins:\n%s\nwant:\n%s", got[:min(len(got), len(want))], want)
 	}
+	// The call through the adapter: the SDK's spans, the events on its
+	// operation span.
+	const sdkWant = `  EC2.CreateTags [awsretry-e2e-client client] rpc.method=CreateTags
+    event awsretry.attempt: aws.request_id=req-0007 awsretry.attempt=1 awsretry.class=throttle awsretry.delay_seconds=0.1 awsretry.error_code=RequestLimitExceeded awsretry.will_retry=true error.type=RequestLimitExceeded http.response.status_code=503
+    event awsretry.attempt: aws.request_id=req-0008 awsretry.attempt=2 awsretry.class=throttle awsretry.delay_seconds=0.15 awsretry.error_code=RequestLimitExceeded awsretry.will_retry=true error.type=RequestLimitExceeded http.response.status_code=503
+    event awsretry.attempt: awsretry.attempt=3 awsretry.will_retry=false
+    steps: OperationSerializer
+    RetryLoop [awsretry-e2e-client internal]
+      Attempt [awsretry-e2e-client internal] operation.attempt=1
+        steps: ComputePayloadSHA256 GetIdentity OperationDeserializer ResolveAuthScheme ResolveEndpoint SignRequest
+        DoHTTPRequest [awsretry-e2e-client internal] http.status_code=503
+          POST EC2/CreateTags [awsretry-e2e-client client] http.response.status_code=503
+            EC2/CreateTags [awsfake-ec2 server] http.response.status_code=503 rpc.method=CreateTags
+      Attempt [awsretry-e2e-client internal] operation.attempt=2
+`
+	if i := strings.Index(got, "  EC2.CreateTags "); i < 0 || !strings.HasPrefix(got[i:], sdkWant) {
+		t.Errorf("RenderTrace of the call through the adapter:\n%s\nwant it to begin:\n%s", got[max(i, 0):], sdkWant)
+	}
+}
+
+// TestStepsInAnyOrder: the SDK's steps, microseconds apart, may start in
+// the same microsecond as Jaeger records them; the check does not depend
+// on their order.
+func TestStepsInAnyOrder(t *testing.T) {
+	tr := mutate(t, loadFixture(t), func(tr *tracecheck.Trace) {
+		for i := range tr.Spans {
+			s := &tr.Spans[i]
+			if s.OperationName == "SignRequest" || s.OperationName == "GetIdentity" {
+				s.StartTime = tr.Spans[indexOf(tr, s.Parent())].StartTime
+			}
+		}
+	})
+	if problems := tracecheck.Check(searches(tr), fixtureID, expected()); len(problems) > 0 {
+		t.Fatalf("problems:\n%s", strings.Join(problems, "\n"))
+	}
+}
+
+func indexOf(tr *tracecheck.Trace, spanID string) int {
+	for i := range tr.Spans {
+		if tr.Spans[i].SpanID == spanID {
+			return i
+		}
+	}
+	panic("no span " + spanID)
 }
 
 // mutate returns a deep copy of tr changed by f.
@@ -98,7 +145,7 @@ func TestCheckReportsMismatches(t *testing.T) {
 		name: "server span lost",
 		searches: func() map[string][]tracecheck.Trace {
 			return searches(mutate(t, base, func(tr *tracecheck.Trace) {
-				s := spanNamed(tr, "EC2/DescribeInstances", 2)
+				s := nthByStart(tr, "EC2/DescribeInstances", 2) // attempt 3, a 400
 				tr.Spans = deleteSpan(tr.Spans, s.SpanID)
 			}))
 		},
@@ -178,6 +225,91 @@ func TestCheckReportsMismatches(t *testing.T) {
 		},
 		want: []string{"ec2.WaitForInstance: attempt 4 started 0.05", "want at least the 0.225 s delay"},
 	}, {
+		name: "adapter event dropped",
+		searches: func() map[string][]tracecheck.Trace {
+			return searches(mutate(t, base, func(tr *tracecheck.Trace) {
+				op := spanNamed(tr, "EC2.CreateTags", 0)
+				op.Logs = slices.DeleteFunc(op.Logs, func(l tracecheck.Log) bool {
+					id, _ := l.Field("aws.request_id")
+					return id == "req-0008"
+				})
+			}))
+		},
+		want: []string{"differs from the expectation",
+			"\n-     event awsretry.attempt: aws.request_id=req-0008 awsretry.attempt=2 awsretry.class=throttle awsretry.delay_seconds=0.15 "},
+	}, {
+		name: "adapter event on the SDK's Attempt span",
+		searches: func() map[string][]tracecheck.Trace {
+			return searches(mutate(t, base, func(tr *tracecheck.Trace) {
+				op := spanNamed(tr, "EC2.CreateTags", 0)
+				attempt := firstChild(tr, spanNamed(tr, "RetryLoop", 0).SpanID)
+				attempt.Logs = append(attempt.Logs, op.Logs[0])
+				op.Logs = op.Logs[1:]
+			}))
+		},
+		want: []string{"differs from the expectation",
+			"\n-     event awsretry.attempt: aws.request_id=req-0007 awsretry.attempt=1 ",
+			"\n+         event awsretry.attempt: aws.request_id=req-0007 awsretry.attempt=1 "},
+	}, {
+		name: "adapter event on the caller's span",
+		searches: func() map[string][]tracecheck.Trace {
+			return searches(mutate(t, base, func(tr *tracecheck.Trace) {
+				op := spanNamed(tr, "EC2.CreateTags", 0)
+				root := spanNamed(tr, "launch-instance", 0)
+				root.Logs, op.Logs = op.Logs, nil
+			}))
+		},
+		want: []string{"\n+   event awsretry.attempt: aws.request_id=req-0008 awsretry.attempt=2 ",
+			"\n-     event awsretry.attempt: awsretry.attempt=3 awsretry.will_retry=false\n"},
+	}, {
+		name: "adapter event before its attempt's answer",
+		searches: func() map[string][]tracecheck.Trace {
+			return searches(mutate(t, base, func(tr *tracecheck.Trace) {
+				// Attempt 2's event, moved to 5 ms before its CLIENT span
+				// ended: still after attempt 1's event, so the rendering
+				// is the same.
+				op := spanNamed(tr, "EC2.CreateTags", 0)
+				client := nthByStart(tr, "POST EC2/CreateTags", 1)
+				for i := range op.Logs {
+					if n, _ := op.Logs[i].Field("awsretry.attempt"); n == json.Number("2") {
+						op.Logs[i].Timestamp = client.End() - 5000
+					}
+				}
+			}))
+		},
+		want: []string{"EC2.CreateTags: attempt 2: event at ", "before its CLIENT span ended"},
+	}, {
+		name: "SDK step lost",
+		searches: func() map[string][]tracecheck.Trace {
+			return searches(mutate(t, base, func(tr *tracecheck.Trace) {
+				tr.Spans = deleteSpan(tr.Spans, spanNamed(tr, "SignRequest", 1).SpanID)
+			}))
+		},
+		want: []string{"\n+         steps: ComputePayloadSHA256 GetIdentity OperationDeserializer ResolveAuthScheme ResolveEndpoint\n"},
+	}, {
+		name: "server span ends after its client span",
+		searches: func() map[string][]tracecheck.Trace {
+			return searches(mutate(t, base, func(tr *tracecheck.Trace) {
+				client := nthByStart(tr, "POST EC2/CreateTags", 2)
+				server := firstChild(tr, client.SpanID)
+				server.Duration = client.End() + 10 - server.StartTime
+			}))
+		},
+		want: []string{"EC2.CreateTags: attempt 3: SERVER span from ", "outside its CLIENT span"},
+	}, {
+		name: "last adapter event after the operation span ended",
+		searches: func() map[string][]tracecheck.Trace {
+			return searches(mutate(t, base, func(tr *tracecheck.Trace) {
+				op := spanNamed(tr, "EC2.CreateTags", 0)
+				for i := range op.Logs {
+					if n, _ := op.Logs[i].Field("awsretry.attempt"); n == json.Number("3") {
+						op.Logs[i].Timestamp = op.End() + 500
+					}
+				}
+			}))
+		},
+		want: []string{"EC2.CreateTags: attempt 3: event at ", "outside its EC2.CreateTags span"},
+	}, {
 		name: "a warning of Jaeger",
 		searches: func() map[string][]tracecheck.Trace {
 			return searches(mutate(t, base, func(tr *tracecheck.Trace) {
@@ -210,6 +342,30 @@ func deleteSpan(spans []tracecheck.Span, id string) []tracecheck.Span {
 		}
 	}
 	return out
+}
+
+// nthByStart returns the span named name that starts after nth others of
+// that name.
+func nthByStart(tr *tracecheck.Trace, name string, nth int) *tracecheck.Span {
+	var spans []*tracecheck.Span
+	for i := range tr.Spans {
+		if tr.Spans[i].OperationName == name {
+			spans = append(spans, &tr.Spans[i])
+		}
+	}
+	slices.SortFunc(spans, func(a, b *tracecheck.Span) int { return cmp.Compare(a.StartTime, b.StartTime) })
+	return spans[nth]
+}
+
+// firstChild returns the child of parent that starts first.
+func firstChild(tr *tracecheck.Trace, parent string) *tracecheck.Span {
+	var first *tracecheck.Span
+	for i := range tr.Spans {
+		if s := &tr.Spans[i]; s.Parent() == parent && (first == nil || s.StartTime < first.StartTime) {
+			first = s
+		}
+	}
+	return first
 }
 
 // lastChild returns the child of parent that starts last.

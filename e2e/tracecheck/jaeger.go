@@ -2,7 +2,10 @@
 // that one holds the spans and events that awsretry's retries should
 // produce across two services: a Retrier span per Do with an event per
 // attempt, a CLIENT span per attempt under it, and a SERVER span of the
-// other service under each CLIENT span.
+// other service under each CLIENT span; and for a client configured with
+// the awssdk adapter, the SDK's own spans (operation, RetryLoop, Attempt,
+// DoHTTPRequest), with the events on the operation span and the CLIENT
+// and SERVER spans under each Attempt.
 package tracecheck
 
 import (

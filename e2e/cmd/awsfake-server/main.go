@@ -5,10 +5,11 @@
 // header, exported over OTLP to Jaeger.
 //
 // It scripts the demo's misbehaviour: RunInstances is throttled once
-// (503 RequestLimitExceeded) and DescribeInstances answers
-// InvalidInstanceID.NotFound -not-found times before it succeeds. Once it
-// listens it writes its base URL to -url-file; on SIGTERM or SIGINT it stops
-// and flushes its spans.
+// (503 RequestLimitExceeded), DescribeInstances answers
+// InvalidInstanceID.NotFound -not-found times, and CreateTags is throttled
+// -tag-throttle times (twice), each before it succeeds. Once it listens it
+// writes its base URL to -url-file; on SIGTERM or SIGINT it stops and
+// flushes its spans.
 package main
 
 import (
@@ -37,19 +38,21 @@ import (
 
 func main() {
 	var (
-		addr     = flag.String("addr", "127.0.0.1:0", "address to listen on")
-		urlFile  = flag.String("url-file", "", "file to write the base URL to once listening")
-		otlp     = flag.String("otlp", "http://127.0.0.1:4318", "OTLP/HTTP endpoint of the trace backend")
-		throttle = flag.Int("throttle", scenario.Throttles, "times RunInstances is throttled (503 RequestLimitExceeded)")
-		notFound = flag.Int("not-found", scenario.NotFounds, "times DescribeInstances answers InvalidInstanceID.NotFound")
+		addr        = flag.String("addr", "127.0.0.1:0", "address to listen on")
+		urlFile     = flag.String("url-file", "", "file to write the base URL to once listening")
+		otlp        = flag.String("otlp", "http://127.0.0.1:4318", "OTLP/HTTP endpoint of the trace backend")
+		throttle    = flag.Int("throttle", scenario.Throttles, "times RunInstances is throttled (503 RequestLimitExceeded)")
+		notFound    = flag.Int("not-found", scenario.NotFounds, "times DescribeInstances answers InvalidInstanceID.NotFound")
+		tagThrottle = flag.Int("tag-throttle", scenario.TagThrottles,
+			"times "+scenario.TagOperation+" is throttled (503 RequestLimitExceeded)")
 	)
 	flag.Parse()
-	if err := run(*addr, *urlFile, *otlp, *throttle, *notFound); err != nil {
+	if err := run(*addr, *urlFile, *otlp, *throttle, *notFound, *tagThrottle); err != nil {
 		log.Fatal("awsfake-server: ", err)
 	}
 }
 
-func run(addr, urlFile, otlp string, throttle, notFound int) error {
+func run(addr, urlFile, otlp string, throttle, notFound, tagThrottle int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
@@ -66,12 +69,16 @@ func run(addr, urlFile, otlp string, throttle, notFound int) error {
 	}()
 
 	h := awsfake.NewHandler()
+	throttled := awsfake.Reply{Status: 503, Code: "RequestLimitExceeded", Message: "Request limit exceeded."}
 	for range throttle {
-		h.Script("ec2:RunInstances", awsfake.Reply{Status: 503, Code: "RequestLimitExceeded", Message: "Request limit exceeded."})
+		h.Script("ec2:RunInstances", throttled)
 	}
 	for range notFound {
 		h.Script("ec2:DescribeInstances", awsfake.Reply{Status: 400, Code: "InvalidInstanceID.NotFound",
 			Message: "The instance ID '" + awsfake.InstanceID + "' does not exist"})
+	}
+	for range tagThrottle {
+		h.Script("ec2:"+scenario.TagOperation, throttled)
 	}
 	h.OnReply = func(op string, status int, code string) {
 		log.Printf("%s -> HTTP %d %s", op, status, code)

@@ -2,11 +2,16 @@
 // service of its own, "awsretry-e2e-client". Under one root span it
 // launches an EC2 instance and waits for it, through the real aws-sdk-go-v2
 // EC2 client against the awsfake-server endpoint at -endpoint, each call
-// wrapped in an awsretry Retrier (-delay first wait, -backoff multiplier).
+// wrapped in an awsretry Retrier's Do (-delay first wait, -backoff
+// multiplier); then it tags the instance through a second EC2 client
+// configured with the awssdk adapter, the same Retrier inside the SDK's
+// retry loop, and with the SDK's own tracing on, so that the attempt
+// events go to the SDK's operation span "EC2.CreateTags".
 // The SDK's HTTP client is instrumented with otelhttp, so every attempt is
-// a CLIENT span under the Retrier's span, and carries the W3C traceparent
-// header to the server. Spans go over OTLP to Jaeger and are flushed
-// before it exits; the trace id is printed and written to -trace-id-file.
+// a CLIENT span (under the Retrier's span, or under the SDK's Attempt
+// span), and carries the W3C traceparent header to the server. Spans go
+// over OTLP to Jaeger and are flushed before it exits; the trace id is
+// printed and written to -trace-id-file.
 package main
 
 import (
@@ -23,10 +28,12 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go/tracing/smithyoteltracing"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 
 	"github.com/awsretry/awsretry"
+	"github.com/awsretry/awsretry/awssdk"
 	"github.com/awsretry/awsretry/e2e/internal/otelsetup"
 	"github.com/awsretry/awsretry/e2e/internal/scenario"
 	"github.com/awsretry/awsretry/examples/awsfake"
@@ -90,6 +97,14 @@ func run(endpoint, otlp string, delay time.Duration, backoff float64) (traceID s
 		Timeout:   10 * time.Second,
 	}
 	client := awsfake.EC2(cfg)
+	// The third call's client: the same Retrier inside the SDK's retry loop
+	// (never around it, with Do), and the SDK's spans, through the same
+	// tracer provider and HTTP client. cfg's RetryMaxAttempts of 1 is for
+	// the client inside Do; here the Retrier's WithTries decides.
+	tagger := ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+		o.APIOptions = append(o.APIOptions, awssdk.APIOption(policy))
+		o.TracerProvider = smithyoteltracing.Adapt(tp)
+	})
 
 	ctx, root := otel.Tracer("github.com/awsretry/awsretry/e2e").Start(ctx, scenario.RootSpan)
 	defer root.End()
@@ -119,6 +134,14 @@ func run(endpoint, otlp string, delay time.Duration, backoff float64) (traceID s
 		return traceID, errors.New("DescribeInstances found no instance")
 	}
 	log.Printf("%7.3fs %s is %s", time.Since(start).Seconds(), id, described.Reservations[0].Instances[0].State.Name)
+
+	// No Do around it: the adapter retries inside the client.
+	if _, err := tagger.CreateTags(ctx, &ec2.CreateTagsInput{
+		Resources: []string{id},
+		Tags:      []types.Tag{{Key: aws.String("Name"), Value: aws.String("awsretry-e2e")}}}); err != nil {
+		return traceID, fmt.Errorf("%s: %w", scenario.TagOperation, err)
+	}
+	log.Printf("%7.3fs tagged %s", time.Since(start).Seconds(), id)
 	return traceID, nil
 }
 
