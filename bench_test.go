@@ -23,6 +23,44 @@ func BenchmarkDoFirstTrySuccess(b *testing.B) {
 	}
 }
 
+// BenchmarkDoFirstTrySuccessLimiter is BenchmarkDoFirstTrySuccess with a
+// Limiter that has seen no throttle, as at half the service's capacity:
+// the cost of WithLimiter when it limits nothing. "parallel" shares the
+// Limiter between GOMAXPROCS goroutines.
+func BenchmarkDoFirstTrySuccessLimiter(b *testing.B) {
+	ctx := context.Background()
+	op := func(context.Context) error { return nil }
+	b.Run("serial", func(b *testing.B) {
+		r := awsretry.MustNew(awsretry.WithLimiter(new(awsretry.Limiter)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := r.Do(ctx, op); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		for _, name := range []string{"none", "limiter"} {
+			b.Run(name, func(b *testing.B) {
+				var opts []awsretry.Option
+				if name == "limiter" {
+					opts = append(opts, awsretry.WithLimiter(new(awsretry.Limiter)))
+				}
+				r := awsretry.MustNew(opts...)
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := r.Do(ctx, op); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
+	})
+}
+
 // BenchmarkDoExhaustedFakeClock runs the seed's whole default schedule
 // (10 attempts, 9 waits, 40.7s of backoff) to exhaustion under the fake
 // clock.

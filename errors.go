@@ -30,6 +30,10 @@ const (
 	ReasonDeadline Reason = "deadline"
 	// ReasonBudget: the shared retry Budget could not pay for the retry.
 	ReasonBudget Reason = "budget"
+	// ReasonRateLimited: the Retrier's Limiter would have made the next
+	// attempt wait longer than its MaxWait (or past the context's
+	// deadline), so Do did not make it. Attempts may be 0.
+	ReasonRateLimited Reason = "rate_limited"
 )
 
 // RetryError is returned by Do when it stops retrying an error that was
@@ -75,6 +79,8 @@ func (e *RetryError) Error() string {
 		b.WriteString("context deadline too close for the next wait")
 	case ReasonBudget:
 		b.WriteString("retry budget exhausted")
+	case ReasonRateLimited:
+		b.WriteString("rate limited by the client's Limiter")
 	default:
 		b.WriteString(string(e.Reason))
 	}
@@ -117,6 +123,15 @@ func giveUp(ctx context.Context, reason Reason, attempts int, err error) *RetryE
 		e.ContextErr = context.DeadlineExceeded
 	}
 	return e
+}
+
+// rateLimited returns the RetryError of a call whose Limiter had no token
+// for the next attempt in time, or whose context ended while it waited.
+func rateLimited(ctx context.Context, attempts int, lastErr error) *RetryError {
+	if ctx.Err() != nil {
+		return canceled(ctx, attempts, lastErr)
+	}
+	return &RetryError{Reason: ReasonRateLimited, Attempts: attempts, Err: lastErr}
 }
 
 // canceled returns the RetryError of a call whose context ended.

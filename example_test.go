@@ -249,3 +249,35 @@ func ExampleNewBudget() {
 	// <nil> 2 500
 	// awsretry: NewBudget: BudgetConfig.Capacity (-1): must not be negative (0 means 500)
 }
+
+// A Limiter learns a throttled resource's capacity from its throttles and
+// paces the attempts of every Retrier that shares it; demand beyond the
+// capacity fails at once with reason rate_limited.
+func ExampleLimiter() {
+	ctx := context.Background()
+	clk := awsretrytest.NewManualClock()
+	table := new(awsretry.Limiter) // one per throttled resource, per process
+	r := awsretry.MustNew(awsretry.WithLimiter(table), awsretry.WithClock(clk), awsretry.WithTries(1))
+	throttled := func(context.Context) error {
+		return &smithy.GenericAPIError{Code: "ProvisionedThroughputExceededException"}
+	}
+	accepted := func(context.Context) error { return nil }
+	fmt.Println(table.Rate()) // no throttle yet: no limit
+
+	// A throttle, a success half a second later, a throttle half a
+	// second after that: the table accepted one call per second.
+	_ = r.Do(ctx, throttled)
+	clk.Advance(500 * time.Millisecond)
+	_ = r.Do(ctx, accepted)
+	clk.Advance(500 * time.Millisecond)
+	_ = r.Do(ctx, throttled)
+	fmt.Printf("%.2f attempts per second\n", table.Rate()) // 95% of it
+
+	fmt.Println(r.Do(ctx, accepted)) // the slot there is
+	fmt.Println(r.Do(ctx, accepted)) // the next is a second away, beyond MaxWait
+	// Output:
+	// +Inf
+	// 0.95 attempts per second
+	// <nil>
+	// awsretry: rate limited by the client's Limiter after 0 attempts
+}

@@ -41,7 +41,8 @@ type config struct {
 	logger         *slog.Logger
 	onRetry        func(context.Context, Attempt)
 
-	budget *Budget
+	budget  *Budget
+	limiter *Limiter
 }
 
 // The defaults of the Python awsretry: tries=10, delay=3 (seconds),
@@ -357,6 +358,19 @@ func WithBudget(b *Budget) Option {
 			return optionError("WithBudget", "<nil>", "budget must not be nil")
 		}
 		c.budget = b
+		return nil
+	})
+}
+
+// WithLimiter makes every attempt wait for a send token of l, an adaptive
+// rate limiter shared with other Retriers and goroutines: see Limiter.
+// Default: no limiter.
+func WithLimiter(l *Limiter) Option {
+	return optionFunc(func(c *config) error {
+		if l == nil {
+			return optionError("WithLimiter", "<nil>", "limiter must not be nil")
+		}
+		c.limiter = l
 		return nil
 	})
 }

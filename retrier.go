@@ -40,7 +40,8 @@ type Retrier struct {
 	schedule       schedule
 	clock          Clock
 	classifier     Classifier
-	budget         *Budget // nil: no budget
+	budget         *Budget  // nil: no budget
+	limiter        *Limiter // nil: no rate limit
 	observer       *observer
 	spanName       string
 }
@@ -72,6 +73,7 @@ func New(opts ...Option) (*Retrier, error) {
 		clock:          c.clock,
 		classifier:     classifier,
 		budget:         c.budget,
+		limiter:        c.limiter,
 		observer:       obs,
 		spanName:       defaultSpanName,
 	}, nil
@@ -121,6 +123,9 @@ type Attempt struct {
 	Classification Classification
 	// Delay is the wait before the next attempt.
 	Delay time.Duration
+	// RateWait is the time the attempt waited for a send token of the
+	// Retrier's Limiter (WithLimiter) before it was made.
+	RateWait time.Duration
 }
 
 // Do calls fn until it returns nil or an error that is not retryable, waiting
@@ -155,9 +160,10 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) (err e
 // progress is what one Do call has done, for the recorder's end of the
 // call.
 type progress struct {
-	attempts int     // attempts started
-	last     Attempt // the last failed attempt; Number 0 if none
-	returned bool    // the loop returned; false while fn panics
+	attempts int           // attempts started
+	last     Attempt       // the last failed attempt; Number 0 if none
+	rateWait time.Duration // the last attempt's wait for a Limiter's token
+	returned bool          // the loop returned; false while fn panics
 }
 
 // loop is the retry loop of Do: attempt, classify, decide, wait.
@@ -172,13 +178,23 @@ func (r *Retrier) loop(ctx context.Context, fn func(context.Context) error, p *p
 		if ctx.Err() != nil {
 			return canceled(ctx, n-1, p.last.Err)
 		}
+		var sent time.Time // when the Limiter let the attempt go, if there is one
+		if r.limiter != nil {
+			var ok bool
+			if sent, p.rateWait, ok = r.limiter.acquire(ctx, r.clock, &sleeper); !ok {
+				return rateLimited(ctx, n-1, p.last.Err)
+			}
+		}
 		p.attempts = n
 		timedOut, err := r.attempt(ctx, fn)
 		if err == nil {
+			r.limiter.observe(r.clock, sent, false)
 			r.budget.refund(n == 1, paid)
 			return nil
 		}
 		r.classify(&p.last, n, err, timedOut)
+		p.last.RateWait = p.rateWait
+		r.limiter.observe(r.clock, sent, p.last.Classification.Class == ClassThrottle)
 		if !p.last.Classification.Retryable {
 			return err
 		}

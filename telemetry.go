@@ -115,7 +115,7 @@ func (c *recorder) finish(p *progress, o outcome, err error) {
 	ctx := c.ctx
 	switch o {
 	case callSucceeded:
-		c.span.succeeded(p.attempts)
+		c.span.succeeded(p.attempts, p.rateWait)
 		c.in.succeeded(ctx)
 	case callPanicked:
 		c.span.panicked(p.attempts)
@@ -123,13 +123,15 @@ func (c *recorder) finish(p *progress, o outcome, err error) {
 	default:
 		// The last attempt ends the call, unless it was already recorded
 		// as retried: the context ended during the wait that followed it,
-		// or before the first attempt. The context's error is then what
-		// ended the call.
+		// or before the first attempt (the context's error then ended the
+		// call), or the Limiter refused the next attempt (the error being
+		// retried ended it).
 		last := &p.last
-		if last.Number > c.announced {
+		switch {
+		case last.Number > c.announced:
 			c.span.attempt(c.o, last, false, o)
 			c.in.notRetried(ctx, c.o, last)
-		} else {
+		case o != outcome(ReasonRateLimited):
 			last = &Attempt{Err: contextErrOf(err)}
 		}
 		c.span.failed(p.attempts, o, last)

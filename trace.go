@@ -3,6 +3,7 @@ package awsretry
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -128,6 +129,9 @@ func (s spanRecorder) attempt(obs *observer, a *Attempt, willRetry bool, o outco
 	if c.RetryAfter > 0 {
 		attrs = append(attrs, telemetry.RetryAfterKey.Float64(c.RetryAfter.Seconds()))
 	}
+	if a.RateWait > 0 {
+		attrs = append(attrs, telemetry.RateWaitKey.Float64(a.RateWait.Seconds()))
+	}
 	if willRetry {
 		attrs = append(attrs, telemetry.DelayKey.Float64(a.Delay.Seconds()))
 	} else if c.Retryable {
@@ -147,13 +151,16 @@ func (s spanRecorder) attempt(obs *observer, a *Attempt, willRetry bool, o outco
 }
 
 // succeeded records the successful last attempt and ends the span.
-func (s spanRecorder) succeeded(attempts int) {
+func (s spanRecorder) succeeded(attempts int, rateWait time.Duration) {
 	if s.span == nil {
 		return
 	}
 	if s.span.IsRecording() {
-		s.span.AddEvent(telemetry.AttemptEventName, trace.WithAttributes(
-			telemetry.AttemptKey.Int(attempts), telemetry.WillRetryKey.Bool(false)))
+		attrs := []attribute.KeyValue{telemetry.AttemptKey.Int(attempts), telemetry.WillRetryKey.Bool(false)}
+		if rateWait > 0 {
+			attrs = append(attrs, telemetry.RateWaitKey.Float64(rateWait.Seconds()))
+		}
+		s.span.AddEvent(telemetry.AttemptEventName, trace.WithAttributes(attrs...))
 		if !s.borrowed {
 			s.span.SetAttributes(telemetry.AttemptsKey.Int(attempts), telemetry.OutcomeKey.String(string(callSucceeded)))
 		}

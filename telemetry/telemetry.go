@@ -34,8 +34,8 @@ const (
 	// seconds, by error.type.
 	DelayMetricName = "awsretry.retry.delay"
 	// CallsMetricName counts Do calls (unit {call}) by OutcomeKey (success,
-	// non_retryable, exhausted, canceled, elapsed, deadline, budget, panic)
-	// and error.type.
+	// non_retryable, exhausted, canceled, elapsed, deadline, budget,
+	// rate_limited, panic) and error.type.
 	CallsMetricName = "awsretry.calls"
 )
 
@@ -66,4 +66,8 @@ const (
 	// attempt event: exhausted, elapsed, deadline, budget, or canceled
 	// (the context ended during the attempt).
 	StopReasonKey = attribute.Key("awsretry.stop_reason")
+	// RateWaitKey is the time in seconds the attempt waited for a send
+	// token of the Retrier's Limiter, on attempt events, when it waited:
+	// time spent rate-limited, apart from the backoff (DelayKey).
+	RateWaitKey = attribute.Key("awsretry.rate_wait_seconds")
 )

@@ -1,0 +1,264 @@
+package awsretry
+
+import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Limiter is an adaptive client-side rate limiter for a throttled AWS
+// resource. Before each attempt, a Retrier configured with it (WithLimiter)
+// waits for a send slot; the rate of slots follows what the service lets
+// through. Until the service throttles, it limits nothing and costs an
+// atomic load per attempt. An attempt that would wait longer than MaxWait
+// for its slot is not made: Do returns at once with a *RetryError of reason
+// ReasonRateLimited, so that demand beyond what the service admits fails
+// fast instead of queueing until its deadline.
+//
+// Share one Limiter between the Retriers (and goroutines) of a process that
+// call the same throttled resource, like a Budget: it learns from all their
+// attempts. Its zero value is ready to use; it is safe for concurrent use.
+//
+// The control law. A throttle means the service's token bucket is empty.
+// Between two such moments the service accepted exactly what its capacity
+// refilled, so the attempts it accepted in between, over the time between,
+// measure its capacity, burst or no burst. On a throttle, the Limiter
+// takes that measure (once at least 10 attempts were accepted since the
+// last one, or a second has passed) and holds 95% of it for 2.5 s, which
+// lets the service's bucket refill; then it probes, doubling the rate
+// every 500 ms, until the next throttle measures again. Throttles answering
+// attempts sent before the last cut say nothing new and are ignored;
+// attempts already waiting when the rate is cut queue again at the new
+// rate. If 10 throttles come after a cut with hardly a success (a storm,
+// as when a fleet starts at full demand), it halves the rate it was
+// offering without waiting for the measure. Once the probe has grown
+// four-fold with no throttle, the first time nobody waits for a slot the
+// demand is below the capacity: the Limiter stops limiting until the next
+// throttle.
+//
+// Each probe costs about one throttled attempt, and the hold spaces the
+// probes, so at a service limit the throttled attempts are about one per
+// 3 s, whatever the demand: see docs/performance.md for the measures
+// against aws-sdk-go-v2's adaptive mode.
+type Limiter struct {
+	// MaxWait is the longest an attempt waits for its send slot; one that
+	// would wait longer fails fast. 0 means 100 ms.
+	MaxWait time.Duration
+
+	enabled   atomic.Bool  // false: it limits nothing
+	measuring atomic.Bool  // a throttle came: count the accepted attempts
+	accepted  atomic.Int64 // attempts the service accepted since the first throttle
+
+	mu        sync.Mutex
+	seen      time.Time // the latest time it was told of
+	hold      float64   // the rate held after the last cut, per second
+	cut       time.Time // the last cut
+	tat       time.Time // the next free send slot (GCRA's theoretical arrival time)
+	epoch     uint64    // cuts so far: a slot of an older epoch is void
+	mark      time.Time // the last measuring throttle: the service's bucket was empty
+	marked    int64     // accepted at mark
+	throttled int64     // throttles counted since mark
+	sinceCut  int64     // throttles counted since the last cut
+}
+
+// The control law's constants.
+const (
+	// limiterHold is the fraction of the measured capacity held after a
+	// cut, for limiterHoldTime.
+	limiterHold     = 0.95
+	limiterHoldTime = 2500 * time.Millisecond
+	// limiterDoubling is the time the probe takes to double the rate.
+	limiterDoubling = 500 * time.Millisecond
+	// limiterMaxGrowth is how far the probe grows the held rate before
+	// the Limiter stops limiting, once nobody waits.
+	limiterMaxGrowth = 4
+	// limiterMinAccepted is the fewest accepted attempts between two
+	// throttles for a measure, unless limiterMeasureAfter has passed.
+	limiterMinAccepted  = 10
+	limiterMeasureAfter = time.Second
+	// limiterStorm is the number of throttles after a cut, with too few
+	// successes to measure, that halve the offered rate.
+	limiterStorm = 10
+	// limiterStale is the age beyond which a throttle no longer bounds a
+	// measure: the next throttle starts a new one.
+	limiterStale = 10 * time.Second
+	// limiterBurst is the burst the Limiter allows, in seconds of its rate.
+	limiterBurst = 100 * time.Millisecond
+	// limiterMaxWait is MaxWait's default.
+	limiterMaxWait = 100 * time.Millisecond
+	// limiterMinRate is the lowest rate: one attempt every 2 s.
+	limiterMinRate = 0.5
+)
+
+// Rate returns the rate, in attempts per second, at which the Limiter
+// admits attempts as of the latest time a Retrier told it of, or +Inf
+// while it limits nothing.
+func (l *Limiter) Rate() float64 {
+	if !l.enabled.Load() {
+		return math.Inf(1)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rate, _ := l.rateAt(l.seen)
+	return rate
+}
+
+// rateAt is the rate at now: the held rate, then the probe's; l.mu is
+// held. grown is true once the probe has grown limiterMaxGrowth-fold.
+func (l *Limiter) rateAt(now time.Time) (rate float64, grown bool) {
+	t := now.Sub(l.cut) - limiterHoldTime
+	if t <= 0 {
+		return l.hold, false
+	}
+	doublings := min(t.Seconds()/limiterDoubling.Seconds(), 60)
+	return l.hold * math.Exp2(doublings), doublings >= math.Log2(limiterMaxGrowth)
+}
+
+// acquire waits on clk for a send slot. It returns when the attempt is sent
+// (the zero time while the Limiter limits nothing) and how long it waited,
+// or false when the wait would pass MaxWait or ctx's deadline (and then it
+// waits not at all), or when ctx ended during the wait.
+func (l *Limiter) acquire(ctx context.Context, clk Clock, sleeper *sleeper) (sent time.Time, waited time.Duration, ok bool) {
+	if !l.enabled.Load() {
+		return time.Time{}, 0, true
+	}
+	start := clk.Now()
+	maxWait := l.MaxWait
+	if maxWait <= 0 {
+		maxWait = limiterMaxWait
+	}
+	if deadline, ok := ctx.Deadline(); ok && isRealClock(clk) {
+		maxWait = min(maxWait, time.Until(deadline))
+	}
+	for now := start; ; now = clk.Now() {
+		send, interval, epoch, ok := l.slot(now, start.Add(maxWait))
+		if !ok {
+			return time.Time{}, now.Sub(start), false
+		}
+		if !send.After(now) {
+			return now, now.Sub(start), true
+		}
+		if sleeper.sleep(ctx, clk, send.Sub(now)) != nil {
+			l.release(epoch, interval)
+			return time.Time{}, clk.Now().Sub(start), false
+		}
+		l.mu.Lock()
+		current := l.epoch == epoch
+		l.mu.Unlock()
+		if current {
+			return send, send.Sub(start), true
+		}
+		// The rate was cut while this attempt waited: its slot, given
+		// at the old rate, is void. It queues again at the new rate.
+	}
+}
+
+// slot books the next send slot at now, if it comes by latest: it returns
+// the slot's time, the interval it took and the epoch it belongs to. While
+// the Limiter limits nothing, the slot is now.
+func (l *Limiter) slot(now, latest time.Time) (send time.Time, interval time.Duration, epoch uint64, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen = now
+	rate, grown := l.rateAt(now)
+	if !l.enabled.Load() {
+		return now, 0, l.epoch, true
+	}
+	if grown && !l.tat.After(now) {
+		// The probe outgrew the demand, and nobody waits: limit
+		// nothing until the next throttle.
+		l.enabled.Store(false)
+		return now, 0, l.epoch, true
+	}
+	send = now
+	if earliest := l.tat.Add(-limiterBurst); earliest.After(send) {
+		send = earliest
+	}
+	if send.After(latest) {
+		return time.Time{}, 0, 0, false
+	}
+	interval = time.Duration(float64(time.Second) / rate)
+	if l.tat.Before(now) {
+		l.tat = now
+	}
+	l.tat = l.tat.Add(interval)
+	return send, interval, l.epoch, true
+}
+
+// release gives back a slot of epoch that was not used.
+func (l *Limiter) release(epoch uint64, interval time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.epoch == epoch {
+		l.tat = l.tat.Add(-interval)
+	}
+}
+
+// observe takes in the outcome of an attempt sent at sent (the zero time
+// if the Limiter was not limiting then): throttled or accepted.
+func (l *Limiter) observe(clk Clock, sent time.Time, throttled bool) {
+	if l != nil {
+		l.outcome(clk, sent, throttled)
+	}
+}
+
+// outcome is observe for a Limiter.
+func (l *Limiter) outcome(clk Clock, sent time.Time, throttled bool) {
+	switch {
+	case throttled:
+		l.throttle(clk, sent)
+	case l.measuring.Load():
+		l.accepted.Add(1)
+	}
+}
+
+// throttle takes in a throttled attempt sent at sent.
+func (l *Limiter) throttle(clk Clock, sent time.Time) {
+	now := clk.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen = now
+	enabled := l.enabled.Load()
+	if enabled && sent.Before(l.cut) {
+		return // sent before the last cut: nothing new
+	}
+	accepted := l.accepted.Load()
+	since := now.Sub(l.mark)
+	if l.mark.IsZero() || since <= 0 || since > limiterStale {
+		// The first throttle in a while: the service's bucket is empty
+		// now; the measure starts here.
+		l.mark, l.marked, l.throttled, l.sinceCut = now, accepted, 0, 0
+		l.measuring.Store(true)
+		return
+	}
+	l.throttled++
+	l.sinceCut++
+	if accepted-l.marked < limiterMinAccepted && since < limiterMeasureAfter {
+		if l.sinceCut >= limiterStorm {
+			// A storm of throttles, hardly a success: halve what was
+			// offered since the mark, and keep measuring.
+			offered := float64(accepted-l.marked+l.throttled) / since.Seconds()
+			if enabled {
+				rate, _ := l.rateAt(now)
+				offered = min(offered, rate)
+			}
+			l.cutTo(now, offered/2)
+		}
+		return
+	}
+	capacity := float64(accepted-l.marked) / since.Seconds()
+	l.mark, l.marked, l.throttled = now, accepted, 0
+	l.cutTo(now, limiterHold*capacity)
+}
+
+// cutTo holds rate from now; l.mu is held. Slots given before are void.
+func (l *Limiter) cutTo(now time.Time, rate float64) {
+	l.hold = max(rate, limiterMinRate)
+	l.cut, l.sinceCut = now, 0
+	// No burst after a cut: the service's bucket is empty.
+	l.tat = now.Add(limiterBurst)
+	l.epoch++
+	l.enabled.Store(true)
+}

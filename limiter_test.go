@@ -1,0 +1,276 @@
+package awsretry_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/awsretry/awsretry"
+	"github.com/awsretry/awsretry/awsretrytest"
+)
+
+// bucketService is a throttled service on a Clock: a token bucket of
+// rate per second, holding at most a second's worth, that answers
+// ThrottlingException when empty.
+type bucketService struct {
+	clk awsretry.Clock
+
+	mu        sync.Mutex
+	rate      float64
+	tokens    float64
+	last      time.Time
+	served    int
+	throttled int
+}
+
+func newBucketService(clk awsretry.Clock, rate float64) *bucketService {
+	return &bucketService{clk: clk, rate: rate, tokens: rate, last: clk.Now()}
+}
+
+func (s *bucketService) call(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clk.Now()
+	s.tokens = min(s.tokens+now.Sub(s.last).Seconds()*s.rate, s.rate)
+	s.last = now
+	if s.tokens >= 1 {
+		s.tokens--
+		s.served++
+		return nil
+	}
+	s.throttled++
+	return apiError("ThrottlingException", 400)
+}
+
+func (s *bucketService) setRate(rate float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rate = rate
+}
+
+func (s *bucketService) counts() (served, throttled int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.served, s.throttled
+}
+
+// drive makes one call after another for d of clk's time, each attempt
+// taking 10 ms, so that the demand is 100 attempts per second; calls are
+// not retried. It returns how many calls the Limiter refused.
+func drive(t *testing.T, clk *awsretrytest.Clock, r *awsretry.Retrier, svc *bucketService, d time.Duration) (refused int) {
+	t.Helper()
+	end := clk.Now().Add(d)
+	for clk.Now().Before(end) {
+		err := r.Do(context.Background(), func(ctx context.Context) error {
+			if err := clk.Sleep(ctx, 10*time.Millisecond); err != nil {
+				return err
+			}
+			return svc.call(ctx)
+		})
+		var re *awsretry.RetryError
+		if errors.As(err, &re) && re.Reason == awsretry.ReasonRateLimited {
+			if re.Attempts != 0 {
+				t.Fatalf("a rate-limited call made %d attempts, want 0", re.Attempts)
+			}
+			refused++
+			if err := clk.Sleep(context.Background(), 10*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return refused
+}
+
+func TestLimiterZeroValueLimitsNothing(t *testing.T) {
+	clk := awsretrytest.NewClock()
+	l := new(awsretry.Limiter)
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithLimiter(l), awsretry.WithTries(2),
+		awsretry.WithDelay(time.Millisecond))
+	for range 100 {
+		if err := r.Do(context.Background(), func(context.Context) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One throttle alone does not limit: it takes two, to measure.
+	calls := 0
+	err := r.Do(context.Background(), func(context.Context) error {
+		if calls++; calls == 1 {
+			return apiError("ThrottlingException", 400)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := clk.Sleeps(); len(got) != 1 || got[0] != time.Millisecond {
+		t.Errorf("waits %v, want only the backoff [1ms]", got)
+	}
+	if rate := l.Rate(); !math.IsInf(rate, 1) {
+		t.Errorf("Rate() = %v, want +Inf", rate)
+	}
+}
+
+// TestLimiterCutsToTheServiceCapacity: a demand of 100 per second on a
+// service of 50 per second. The Limiter measures 50 and holds 95% of it:
+// the calls wait for their slots, and the throttles stop.
+func TestLimiterCutsToTheServiceCapacity(t *testing.T) {
+	clk := awsretrytest.NewClock()
+	svc := newBucketService(clk, 50)
+	l := new(awsretry.Limiter)
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithLimiter(l), awsretry.WithTries(1))
+
+	drive(t, clk, r, svc, 1500*time.Millisecond)
+	if rate := l.Rate(); rate < 0.95*45 || rate > 55 {
+		t.Fatalf("Rate() = %.1f after the throttles, want 95%% of the capacity 50 ± 10%%", rate)
+	}
+	served0, throttled0 := svc.counts()
+	drive(t, clk, r, svc, 2*time.Second) // within the hold
+	served, throttled := svc.counts()
+	if throttled-throttled0 > 1 {
+		t.Errorf("%d throttles in the 2 s after the cut, want at most 1", throttled-throttled0)
+	}
+	if got := served - served0; got < 85 || got > 100 {
+		t.Errorf("%d calls served in 2 s, want about 95 (95%% of 50 per second)", got)
+	}
+}
+
+// TestLimiterRecovers: when the capacity comes back, the probe after the
+// hold finds it; once it outgrows the demand, the Limiter limits nothing.
+func TestLimiterRecovers(t *testing.T) {
+	clk := awsretrytest.NewClock()
+	svc := newBucketService(clk, 20)
+	l := new(awsretry.Limiter)
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithLimiter(l), awsretry.WithTries(1))
+	drive(t, clk, r, svc, 3*time.Second)
+	if rate := l.Rate(); math.IsInf(rate, 1) || rate > 25 {
+		t.Fatalf("Rate() = %v, want about 19", rate)
+	}
+
+	svc.setRate(1000)
+	drive(t, clk, r, svc, 6*time.Second)
+	if rate := l.Rate(); !math.IsInf(rate, 1) {
+		t.Errorf("Rate() = %v six seconds after the capacity returned, want +Inf", rate)
+	}
+	_, throttled0 := svc.counts()
+	if refused := drive(t, clk, r, svc, time.Second); refused != 0 {
+		t.Errorf("%d calls refused once the capacity is back", refused)
+	}
+	if _, throttled := svc.counts(); throttled != throttled0 {
+		t.Errorf("%d throttles once the capacity is back", throttled-throttled0)
+	}
+}
+
+// limited returns a Limiter whose rate a measure on clk has cut to 0.95
+// per second: a throttle, a success half a second later, a throttle half
+// a second after that.
+func limited(t *testing.T, clk *awsretrytest.Clock) *awsretry.Limiter {
+	t.Helper()
+	l := new(awsretry.Limiter)
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithLimiter(l), awsretry.WithTries(1))
+	throttle := func(context.Context) error { return apiError("ThrottlingException", 400) }
+	_ = r.Do(context.Background(), throttle)
+	clk.Advance(500 * time.Millisecond)
+	_ = r.Do(context.Background(), func(context.Context) error { return nil })
+	clk.Advance(500 * time.Millisecond)
+	_ = r.Do(context.Background(), throttle)
+	if rate := l.Rate(); math.Abs(rate-0.95) > 1e-9 {
+		t.Fatalf("Rate() = %v, want 0.95", rate)
+	}
+	return l
+}
+
+func TestLimiterFailsFastBeyondMaxWait(t *testing.T) {
+	clk := awsretrytest.NewManualClock()
+	l := limited(t, clk)
+	l.MaxWait = 300 * time.Millisecond
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithLimiter(l))
+	if err := r.Do(context.Background(), func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("the first call after the cut: %v", err) // the slot there is now
+	}
+	// The next slot is a second away, beyond MaxWait: refused at once.
+	calls := 0
+	err := r.Do(context.Background(), func(context.Context) error { calls++; return nil })
+	var re *awsretry.RetryError
+	if !errors.As(err, &re) || re.Reason != awsretry.ReasonRateLimited || re.Attempts != 0 || calls != 0 {
+		t.Fatalf("Do = %v after %d calls, want a RetryError of reason %q and no attempt", err, calls, awsretry.ReasonRateLimited)
+	}
+	if want := "rate limited"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not say %q", err, want)
+	}
+	if n := clk.Waiters(); n != 0 {
+		t.Errorf("%d waiters on the clock", n)
+	}
+}
+
+func TestLimiterCancelWhileWaiting(t *testing.T) {
+	clk := awsretrytest.NewManualClock()
+	l := limited(t, clk)
+	l.MaxWait = 10 * time.Second
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithLimiter(l))
+	if err := r.Do(context.Background(), func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err) // the slot there is now; the next call waits
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	called := false
+	go func() { done <- r.Do(ctx, func(context.Context) error { called = true; return nil }) }()
+	if err := clk.BlockUntilWaiters(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Do did not return after its context was canceled while it waited for a slot")
+	}
+	var re *awsretry.RetryError
+	if !errors.As(err, &re) || re.Reason != awsretry.ReasonCanceled || !errors.Is(err, context.Canceled) || called {
+		t.Errorf("Do = %v (attempt made: %v), want a RetryError of reason canceled wrapping context.Canceled, no attempt", err, called)
+	}
+	// The canceled call's slot is given back: the next call waits a
+	// second, not two.
+	go func() { done <- r.Do(context.Background(), func(context.Context) error { return nil }) }()
+	if err := clk.BlockUntilWaiters(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(1100 * time.Millisecond)
+	if err := <-done; err != nil {
+		t.Errorf("the call after the canceled one: %v", err)
+	}
+}
+
+// TestLimiterSharedUnderRace: 40 goroutines share a Limiter and a service
+// of 200 per second at four times that demand, on the real clock in a
+// synctest bubble; run with -race. The throttles stay under 2% of the
+// calls served, and the service serves at least 90% of its capacity.
+func TestLimiterSharedUnderRace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		svc := newBucketService(awsretry.RealClock{}, 200)
+		l := new(awsretry.Limiter)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range 40 {
+			r := awsretry.MustNew(awsretry.WithLimiter(l), awsretry.WithTries(3), awsretry.WithDelay(10*time.Millisecond),
+				awsretry.WithJitter(awsretry.JitterFull))
+			wg.Go(func() {
+				for range 200 {
+					_ = r.Do(context.Background(), svc.call)
+					time.Sleep(50 * time.Millisecond)
+				}
+			})
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		served, throttled := svc.counts()
+		if capacity := 200 * elapsed.Seconds(); float64(served) < 0.9*capacity || float64(throttled) > 0.02*float64(served) {
+			t.Errorf("in %v at 4x the capacity of 200/s: %d served, %d throttled; want at least %.0f served, throttles under 2%%",
+				elapsed, served, throttled, 0.9*capacity)
+		}
+	})
+}
