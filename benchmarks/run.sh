@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Runs every benchmark of issue 6 and writes benchmarks/RESULTS.md and
-# docs/contention.png:
+# Runs every benchmark and simulation and writes benchmarks/RESULTS.md,
+# docs/contention.png and docs/throttled.png:
 #   1. BenchmarkOverhead (awsretry against its peers) and BenchmarkTestSpeed,
 #      plus TestSynctestSpeed -speed, COUNT passes, interleaved so that a
 #      slow moment of the machine hits every library alike;
 #   2. benchstat's summary of those runs;
 #   3. the full contention sweep (TestContention -full) in virtual time;
-#   4. the chart and RESULTS.md (cmd/report).
+#   4. the throttled-service sweep (TestThrottled -full) in virtual time;
+#   5. the charts and RESULTS.md (cmd/report).
 # The raw outputs are kept in benchmarks/results/.
 #
 # Usage: benchmarks/run.sh    (COUNT=10 BENCHTIME=500ms RUNS=40 by default)
@@ -48,7 +49,12 @@ go run "$BENCHSTAT" results/bench.txt >results/benchstat.txt
 echo "== contention sweep: 10 to 190 clients, $RUNS runs per point"
 start=$SECONDS
 go test -count 1 -run '^TestContention$' ./contention -args -full -runs "$RUNS" -csv "$PWD/results/contention.csv"
-step simulation $((SECONDS - start))
+step contention $((SECONDS - start))
+
+echo "== throttled service: 7 policies x 4 demands x 1 and 50 processes, 120 s each"
+start=$SECONDS
+go test -count 1 -run '^TestThrottled$' ./throttled -args -full -csv "$PWD/results/throttled.csv"
+step throttled $((SECONDS - start))
 
 echo "== chart and RESULTS.md"
 cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)"
@@ -57,6 +63,7 @@ go run ./cmd/report \
 	-png ../docs/contention.png -chart ../docs/contention.png -out RESULTS.md \
 	-machine "$(uname -m)" -cpu "${cpu:-unknown CPU}" -cores "$(nproc)" \
 	-load "before the benchmarks $load_before, after $load_after" -go "$(go env GOVERSION)" -date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+	-throttled results/throttled.csv -throttled-png ../docs/throttled.png -throttled-chart ../docs/throttled.png \
 	-command "benchmarks/run.sh (COUNT=$COUNT BENCHTIME=$BENCHTIME RUNS=$RUNS)" -elapsed "$elapsed"
 rm -f results/benchmarks.test
-echo "== wrote benchmarks/RESULTS.md, benchmarks/results/ and docs/contention.png"
+echo "== wrote benchmarks/RESULTS.md, benchmarks/results/, docs/contention.png and docs/throttled.png"

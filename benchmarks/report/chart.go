@@ -100,14 +100,19 @@ func DrawChart(points []contention.Point, path string) error {
 	completion.Legend.XOffs = -vg.Points(8)
 	completion.Legend.YOffs = vg.Points(4)
 
-	const width, height = 13 * vg.Inch, 5 * vg.Inch
+	title := fmt.Sprintf("N clients, one optimistic-concurrency write each, retried by awsretry "+
+		"(network N(10 ms, 2 ms), base 5 ms, cap 2 s; mean of %d seeded runs)", runs)
+	return writeChart(path, 13*vg.Inch, 5*vg.Inch, title, calls, completion)
+}
+
+// writeChart draws panels side by side under title on a white canvas of
+// width by height, and writes it to path as a PNG.
+func writeChart(path string, width, height vg.Length, title string, panels ...*plot.Plot) error {
 	img := vgimg.New(width, height)
 	dc := draw.New(img)
 	dc.SetColor(color.White)
 	dc.Fill(dc.Rectangle.Path())
 	top, body := splitTitle(dc, vg.Points(28))
-	title := fmt.Sprintf("N clients, one optimistic-concurrency write each, retried by awsretry "+
-		"(network N(10 ms, 2 ms), base 5 ms, cap 2 s; mean of %d seeded runs)", runs)
 	top.FillText(draw.TextStyle{
 		Color:   color.Black,
 		Font:    font.From(plot.DefaultFont, vg.Points(13)),
@@ -115,9 +120,10 @@ func DrawChart(points []contention.Point, path string) error {
 		YAlign:  draw.YCenter,
 		Handler: plot.DefaultTextHandler,
 	}, vg.Point{X: top.Center().X, Y: top.Center().Y}, title)
-	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Points(18), PadLeft: vg.Points(6), PadRight: vg.Points(12), PadBottom: vg.Points(6)}
-	calls.Draw(tiles.At(body, 0, 0))
-	completion.Draw(tiles.At(body, 1, 0))
+	tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: vg.Points(18), PadLeft: vg.Points(6), PadRight: vg.Points(12), PadBottom: vg.Points(6)}
+	for i, p := range panels {
+		p.Draw(tiles.At(body, i, 0))
+	}
 
 	f, err := os.Create(path)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/awsretry/awsretry/benchmarks/contention"
+	"github.com/awsretry/awsretry/benchmarks/throttled"
 )
 
 // Base is the library the ratios compare with, and Recording its variant
@@ -34,6 +35,10 @@ type Input struct {
 	Contention []contention.Point
 	// Chart is the chart's path relative to RESULTS.md.
 	Chart string
+	// Throttled is the throttled-service sweep's rows, and ThrottledChart
+	// its chart's path relative to RESULTS.md.
+	Throttled      []throttled.Row
+	ThrottledChart string
 	// Elapsed lists how long each step of the command took.
 	Elapsed []Step
 }
@@ -157,6 +162,7 @@ func Write(w io.Writer, in Input) error {
 	writeOverhead(&b, in.Bench)
 	writeTestSpeed(&b, in.Bench)
 	writeContention(&b, in.Contention, in.Chart)
+	writeThrottled(&b, in.Throttled, in.ThrottledChart)
 
 	p("## benchstat\n\n```\n%s\n```\n", strings.TrimRight(in.Benchstat, "\n"))
 	_, err := io.WriteString(w, b.String())
@@ -518,4 +524,26 @@ func tally(names []string, counts map[string]int) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// writeThrottled writes the throttled-service sweep: its chart and a table
+// for the clients in one process and one for them in 50.
+func writeThrottled(b *strings.Builder, rows []throttled.Row, chart string) {
+	if len(rows) == 0 {
+		return
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("## Throttled service\n\n")
+	p("`TestThrottled -full` (benchmarks/throttled): %d clients call a service of %d requests per second "+
+		"(a token bucket holding a second's worth; a refusal, ThrottlingException, costs it a tenth of a request), "+
+		"halved from %g s to %g s of a %g s run, open loop at 0.5, 1, 2 and 5 times the capacity, each call with a %g s deadline. "+
+		"Goodput is successful calls per second over the capacity available; recovery is the end of the first "+
+		"one-second window after the capacity returns with 90%% of it served (1 s if at once).\n\n",
+		throttled.DefaultClients, throttled.DefaultCapacity, throttled.DefaultStepStart.Seconds(), throttled.DefaultStepEnd.Seconds(),
+		throttled.DefaultDuration.Seconds(), throttled.DefaultDeadline.Seconds())
+	if chart != "" {
+		p("![goodput, throttles and p99 against demand, per policy](%s)\n\n", chart)
+	}
+	p("All clients in one process, sharing one Retrier (its Budget and Limiter) or one SDK retryer:\n\n%s\n", throttled.Markdown(rows, 1))
+	p("Each client a process of its own (50 Limiters, 50 SDK retryers):\n\n%s\n", throttled.Markdown(rows, throttled.DefaultClients))
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/awsretry/awsretry/benchmarks/contention"
 	"github.com/awsretry/awsretry/benchmarks/report"
+	"github.com/awsretry/awsretry/benchmarks/throttled"
 )
 
 func main() {
@@ -38,6 +39,9 @@ func main() {
 		date           = flag.String("date", time.Now().UTC().Format("2006-01-02 15:04 MST"), "date of the run")
 		command        = flag.String("command", "benchmarks/run.sh", "the command that made the results")
 		elapsed        = flag.String("elapsed", "", "steps and their durations in seconds: name=secs,name=secs")
+		throttledPath  = flag.String("throttled", "", "CSV written by TestThrottled -full -csv")
+		throttledPNG   = flag.String("throttled-png", "", "write the throttled sweep's chart to this PNG file")
+		throttledRef   = flag.String("throttled-chart", "", "the throttled chart's path as RESULTS.md links it")
 	)
 	flag.Parse()
 	if *benchPath == "" || *contentionPath == "" {
@@ -69,6 +73,23 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	var rows []throttled.Row
+	if *throttledPath != "" {
+		f, err := os.Open(*throttledPath)
+		if err != nil {
+			log.Fatal(err)
+		}
+		rows, err = throttled.ReadCSV(f)
+		f.Close()
+		if err != nil {
+			log.Fatal(err)
+		}
+		if *throttledPNG != "" {
+			if err := report.DrawThrottled(rows, *throttledPNG); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}
 	steps, err := parseSteps(*elapsed)
 	if err != nil {
 		log.Fatal(err)
@@ -84,6 +105,7 @@ func main() {
 		Machine: *machine, CPU: *cpu, Cores: *cores, GoVersion: *goVersion, Date: *date, Load: *load,
 		Command: *command, Bench: bench, Benchstat: string(benchstat),
 		Contention: points, Chart: *chartRef, Elapsed: steps,
+		Throttled: rows, ThrottledChart: *throttledRef,
 	}); err != nil {
 		log.Fatal(err)
 	}

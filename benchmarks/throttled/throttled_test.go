@@ -1,0 +1,205 @@
+package throttled
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+var (
+	fullRun   = flag.Bool("full", false, "run the sweep: every policy at 0.5, 1, 2 and 5 times the capacity, for 120 s, in 1 and in 50 processes")
+	csvPath   = flag.String("csv", "", "write the sweep's rows to this CSV file")
+	only      = flag.String("policy", "", "run only the policies whose name contains this")
+	demandArg = flag.Float64("demand", 0, "run only this demand, in multiples of the capacity")
+	procsArg  = flag.Int("processes", 0, "run only this number of processes")
+	seedArg   = flag.Uint64("seed", 0, "the seed of the random streams")
+	deadline  = flag.Duration("deadline", 0, "each call's deadline (0: the default, 10 s)")
+	capacity  = flag.Float64("capacity", 0, "the service's capacity, requests per second (0: the default, 100)")
+	perSecond = flag.Bool("per-second", false, "log the service's refusals in each second")
+)
+
+// TestThrottled runs the policies on the throttled service. By default it
+// runs a 20-second version (capacity halved from 7 s to 13 s) at 2 and 5
+// times the capacity, in one process, for awsretry's Budget and Limiter
+// and the SDK's standard retryer, and checks the Limiter's advantages;
+// with -full it runs the sweep and checks them on every row.
+func TestThrottled(t *testing.T) {
+	policies := []Policy{Policies[2], Policies[3], Policies[4]}
+	demands, processes := []float64{2, 5}, []int{1}
+	cfg := Config{Duration: 20 * time.Second, StepStart: 7 * time.Second, StepEnd: 13 * time.Second}
+	if *fullRun {
+		if testing.Short() {
+			t.Skip("-full is not for -short")
+		}
+		policies, demands, processes, cfg = Policies, []float64{0.5, 1, 2, 5}, []int{1, DefaultClients}, Config{}
+	}
+	if *only != "" {
+		policies = nil
+		for _, p := range Policies {
+			if strings.Contains(p.Name, *only) {
+				policies = append(policies, p)
+			}
+		}
+	}
+	if *demandArg > 0 {
+		demands = []float64{*demandArg}
+	}
+	if *procsArg > 0 {
+		processes = []int{*procsArg}
+	}
+	cfg.Seed, cfg.Deadline, cfg.Capacity = *seedArg, *deadline, *capacity
+
+	start := time.Now()
+	var (
+		mu   sync.Mutex
+		rows []Row
+	)
+	t.Run("sweep", func(t *testing.T) {
+		for _, p := range policies {
+			for _, procs := range processes {
+				t.Run(fmt.Sprintf("%s/processes=%d", p.Name, procs), func(t *testing.T) {
+					t.Parallel()
+					for _, d := range demands {
+						c := cfg
+						c.Demand, c.Processes = d, procs
+						synctest.Test(t, func(t *testing.T) {
+							res, err := Run(t.Context(), c, p)
+							if err != nil {
+								t.Fatal(err)
+							}
+							check(t, p.Name, c, res)
+							mu.Lock()
+							rows = append(rows, Row{Policy: p.Name, Processes: procs, Demand: d, Result: res})
+							mu.Unlock()
+						})
+					}
+				})
+			}
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	SortRows(rows)
+	t.Logf("in %v of real time:\n%s", time.Since(start).Round(time.Millisecond), Text(rows))
+	if *perSecond {
+		for _, r := range rows {
+			t.Logf("%s, %d processes, %.1fC: refusals per second %v", r.Policy, r.Processes, r.Demand, r.RefusedPerSecond)
+		}
+	}
+	if !*fullRun || *only != "" || *demandArg > 0 || *procsArg > 0 {
+		checkShort(t, rows)
+	} else {
+		checkSweep(t, rows)
+	}
+	if *csvPath != "" {
+		f, err := os.Create(*csvPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteCSV(f, rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// check holds for every run: the bookkeeping adds up.
+func check(t *testing.T, name string, cfg Config, res Result) {
+	t.Helper()
+	if res.Succeeded+res.Failed != res.Calls || res.Calls == 0 {
+		t.Errorf("%s at %.1fC: %d calls, %d succeeded, %d failed", name, cfg.Demand, res.Calls, res.Succeeded, res.Failed)
+	}
+	if res.Goodput <= 0 || res.Goodput > 1.001 {
+		t.Errorf("%s at %.1fC: goodput %.3f of the capacity", name, cfg.Demand, res.Goodput)
+	}
+	if res.Fairness <= 0 || res.Fairness > 1 {
+		t.Errorf("%s at %.1fC: Jain's index %.3f", name, cfg.Demand, res.Fairness)
+	}
+}
+
+// checkShort checks the Limiter against the Budget alone, in one process,
+// wherever both ran: a tenth of the throttles or fewer, the goodput at
+// least 0.9 of the capacity, p99 under a second, failures fast.
+func checkShort(t *testing.T, rows []Row) {
+	for _, lim := range rows {
+		if lim.Policy != Policies[3].Name || lim.Processes != 1 || lim.Demand < 2 {
+			continue
+		}
+		for _, bud := range rows {
+			if bud.Policy == Policies[2].Name && bud.Processes == 1 && bud.Demand == lim.Demand &&
+				lim.ThrottledPerSuccess > bud.ThrottledPerSuccess/10 {
+				t.Errorf("at %.1fC the Limiter sent %.3f throttled attempts per success, the Budget alone %.3f: want a tenth or less",
+					lim.Demand, lim.ThrottledPerSuccess, bud.ThrottledPerSuccess)
+			}
+		}
+		if lim.Goodput < 0.9 || lim.P99 > time.Second || lim.FailP50 > 200*time.Millisecond {
+			t.Errorf("at %.1fC the Limiter's goodput %.3f, p99 %v, median failure %v: want at least 0.9, at most 1 s, at most 200 ms",
+				lim.Demand, lim.Goodput, lim.P99, lim.FailP50)
+		}
+	}
+}
+
+// checkSweep checks the goals of the sweep, in one process at 2 and 5
+// times the capacity: the Limiter's goodput at least 0.95, at most 0.01
+// throttled attempts per success, p99 at most 1 s, failures fast, and
+// goodput back within 2 s of the capacity's return.
+func checkSweep(t *testing.T, rows []Row) {
+	checkShort(t, rows)
+	for _, r := range rows {
+		if r.Policy != Policies[3].Name || r.Processes != 1 || r.Demand < 2 {
+			continue
+		}
+		if r.Goodput < 0.95 || r.ThrottledPerSuccess > 0.01 || r.Recovery < 0 || r.Recovery > 2*time.Second {
+			t.Errorf("at %.1fC the Limiter's goodput %.3f, throttled per success %.4f, recovery %v: want 0.95, 0.01, 2 s",
+				r.Demand, r.Goodput, r.ThrottledPerSuccess, r.Recovery)
+		}
+	}
+}
+
+// TestRunReproducible: one seed, one result, for a policy of awsretry's.
+func TestRunReproducible(t *testing.T) {
+	cfg := Config{Demand: 2, Duration: 6 * time.Second, StepStart: 2 * time.Second, StepEnd: 4 * time.Second, Seed: 3}
+	var results [2]string
+	for i := range results {
+		synctest.Test(t, func(t *testing.T) {
+			res, err := Run(t.Context(), cfg, Policies[3])
+			if err != nil {
+				t.Fatal(err)
+			}
+			results[i] = fmt.Sprintf("%+v", res)
+		})
+	}
+	if results[0] != results[1] {
+		t.Errorf("runs with one seed differ:\n%s\n%s", results[0], results[1])
+	}
+}
+
+// TestCSVRoundTrip: ReadCSV reads what WriteCSV wrote.
+func TestCSVRoundTrip(t *testing.T) {
+	in := []Row{{Policy: `a "quoted", name`, Processes: 50, Demand: 0.5, Result: Result{
+		Calls: 10, Succeeded: 9, Failed: 1, Goodput: 0.987, ThrottledPerSuccess: 0.0123, AttemptsPerCall: 1.5,
+		P50: 20 * time.Millisecond, P99: 1500 * time.Millisecond, FailP50: 0, Recovery: -1, Fairness: 0.995,
+	}}}
+	var b strings.Builder
+	if err := WriteCSV(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	out, err := ReadCSV(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(out) != fmt.Sprint(in) {
+		t.Errorf("round trip:\n got %v\nwant %v", out, in)
+	}
+	if _, err := ReadCSV(strings.NewReader("x,y\n")); err == nil {
+		t.Error("ReadCSV accepted a wrong header")
+	}
+}
