@@ -11,8 +11,9 @@ import (
 
 // A Retrier driven by another retry loop: aws-sdk-go-v2's, through the
 // nested module awssdk and package internal/bridge. The other loop makes
-// the attempts; the Retrier classifies, decides, waits on its clock, pays
-// its Budget and records, with the same pieces as Do.
+// the attempts; the Retrier paces them with its Limiter, classifies,
+// decides, waits on its clock, pays its Budget and records, with the same
+// pieces as Do.
 
 func init() {
 	bridge.Of = func(r any) bridge.Policy { return policy{r.(*Retrier)} }
@@ -55,27 +56,43 @@ type operation struct {
 	waits      waits
 	sleeper    sleeper
 	start      time.Time
-	paid       int64  // tokens the last retry took from the budget
-	timedOut   bool   // the attempt under way overran its timeout
-	classified int    // the attempt prog.last describes
-	quota      [2]int // the tokens in the Budget and the cost of the retry it refused
+	paid       int64     // tokens the last retry took from the budget
+	timedOut   bool      // the attempt under way overran its timeout
+	sent       time.Time // when the Limiter let the attempt under way go
+	classified int       // the attempt prog.last describes
+	quota      [2]int    // the tokens in the Budget and the cost of the retry it refused
 }
 
 // Quota returns the tokens the Budget had, and the cost of the retry it
 // refused.
 func (op *operation) Quota() (available, requested int) { return op.quota[0], op.quota[1] }
 
-func (op *operation) Attempt() {
+func (op *operation) Attempt(ctx context.Context) error {
+	if op.r.limiter != nil {
+		var ok bool
+		if op.sent, op.prog.rateWait, ok = op.r.limiter.acquire(ctx, op.r.clock, &op.sleeper); !ok {
+			return rateLimited(ctx, op.prog.attempts, op.prog.last.Err)
+		}
+	}
 	op.prog.attempts++
 	op.timedOut = false
+	return nil
 }
+
+func (op *operation) Succeeded() { op.r.limiter.observe(op.r.clock, op.sent, false) }
 
 func (op *operation) TimedOut() { op.timedOut = true }
 
-// Retryable classifies the failed attempt's error into prog.last.
+// Retryable classifies the failed attempt's error into prog.last, and
+// tells the Limiter the first time.
 func (op *operation) Retryable(err error) bool {
+	first := op.classified != op.prog.attempts
 	op.r.classify(&op.prog.last, op.prog.attempts, err, op.timedOut)
+	op.prog.last.RateWait = op.prog.rateWait
 	op.classified = op.prog.attempts
+	if first {
+		op.r.limiter.observe(op.r.clock, op.sent, op.prog.last.Classification.Class == ClassThrottle)
+	}
 	return op.prog.last.Classification.Retryable
 }
 
@@ -118,7 +135,7 @@ func (op *operation) End(attemptErr error, reason string) {
 		op.rec.finish(p, callPanicked, nil)
 		return
 	}
-	if attemptErr == nil {
+	if attemptErr == nil && reason == "" {
 		op.r.budget.refund(p.attempts == 1, op.paid)
 		op.rec.finish(p, callSucceeded, nil)
 		return

@@ -74,6 +74,7 @@ func APIOption(r *awsretry.Retrier) func(*middleware.Stack) error {
 		}
 		p := bridge.Of(r)
 		op := &operation{policy: p}
+		op.releaseAttempt = op.release
 		attempt := retry.NewAttemptMiddleware(op, smithyhttp.RequestCloner, func(a *retry.Attempt) {
 			a.LogAttempts = sdk.LogAttempts
 			a.OperationMeter = sdk.OperationMeter
@@ -116,8 +117,9 @@ func Retryer(r *awsretry.Retrier) aws.RetryerV2 {
 // operation is the retryer of one operation (with op set by begin), or of
 // a client (op nil).
 type operation struct {
-	policy bridge.Policy
-	op     bridge.Operation
+	policy         bridge.Policy
+	op             bridge.Operation
+	releaseAttempt func(error) error // release, made once
 }
 
 // IsErrorRetryable classifies err as the Retrier's Do would.
@@ -176,12 +178,26 @@ func (o *operation) GetRetryToken(ctx context.Context, err error) (func(error) e
 // GetInitialToken is GetAttemptToken without a context.
 func (o *operation) GetInitialToken() func(error) error { return nopRelease }
 
-// GetAttemptToken notes that an attempt begins.
-func (o *operation) GetAttemptToken(context.Context) (func(error) error, error) {
-	if o.op != nil {
-		o.op.Attempt()
+// GetAttemptToken notes that an attempt begins, once the Retrier's
+// Limiter lets it go: an operation's retryer waits for a send slot on the
+// Retrier's clock, or refuses the attempt with a *awsretry.RetryError
+// (reason rate_limited). The release tells the Limiter of a success.
+func (o *operation) GetAttemptToken(ctx context.Context) (func(error) error, error) {
+	if o.op == nil {
+		return nopRelease, nil
 	}
-	return nopRelease, nil
+	if err := o.op.Attempt(ctx); err != nil {
+		return nil, err
+	}
+	return o.releaseAttempt, nil
+}
+
+// release is the release of an operation's attempt token.
+func (o *operation) release(err error) error {
+	if err == nil {
+		o.op.Succeeded()
+	}
+	return nil
 }
 
 func nopRelease(error) error { return nil }

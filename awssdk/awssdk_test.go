@@ -357,3 +357,68 @@ func TestEventsOnTheSDKsSpan(t *testing.T) {
 		t.Errorf("events on DynamoDB.GetItem %q, want %q (spans: %q)", events, want, names)
 	}
 }
+
+// TestLimiterPacesTheSDKLoop: a Retrier's Limiter paces the attempts the
+// SDK makes through the adapter, learns from them, and refuses an attempt
+// whose send slot is too far away before the SDK sends it.
+func TestLimiterPacesTheSDKLoop(t *testing.T) {
+	srv := awsfake.NewServer()
+	defer srv.Close()
+	clk := awsretrytest.NewClock()
+	l := new(awsretry.Limiter)
+	once := awsfake.NewClients(adapterConfig(t, srv.URL,
+		awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithLimiter(l), awsretry.WithTries(1))))
+	const op = "ec2:DescribeInstances"
+	call := func(clients awsfake.Clients) error { return clients.Call(context.Background(), op) }
+	throttled := awsfake.Reply{Status: 503, Code: "RequestLimitExceeded"}
+
+	// A throttle, a success half a second later, a throttle half a second
+	// after that: the Limiter measures one accepted per second.
+	srv.Script(op, throttled)
+	_ = call(once)
+	clk.Advance(500 * time.Millisecond)
+	if err := call(once); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(500 * time.Millisecond)
+	srv.Script(op, throttled)
+	_ = call(once)
+	if rate := l.Rate(); rate != 0.95 {
+		t.Fatalf("Rate() = %v after the SDK's attempts, want 0.95", rate)
+	}
+
+	// The slot there is, then a refusal: the next slot is a second away.
+	if err := call(once); err != nil {
+		t.Fatal(err)
+	}
+	sent := srv.Calls(op)
+	err := call(once)
+	var rerr *awsretry.RetryError
+	if !errors.As(err, &rerr) || rerr.Reason != awsretry.ReasonRateLimited || rerr.Attempts != 0 {
+		t.Fatalf("err %v: want a RetryError of reason rate_limited after 0 attempts", err)
+	}
+	if srv.Calls(op) != sent {
+		t.Errorf("the refused attempt reached the server")
+	}
+
+	// With room to wait, an attempt waits for its slot on the Retrier's
+	// clock inside the SDK's loop, and the wait is on its event.
+	l.MaxWait = 10 * time.Second
+	tr := newTracing(t)
+	retrying := awsfake.NewClients(adapterConfig(t, srv.URL, awsretry.MustNew(awsretry.WithClock(clk),
+		awsretry.WithLimiter(l), awsretry.WithDelay(time.Millisecond), awsretry.WithTracerProvider(tr.tp))))
+	srv.Script(op, throttled)
+	ctx, span := tr.tp.Tracer("test").Start(context.Background(), "call")
+	err = retrying.Call(ctx, op)
+	span.End()
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := tr.events(t, "call")
+	if len(events) != 2 {
+		t.Fatalf("%d attempt events, want 2", len(events))
+	}
+	if v, ok := events[0].Value(telemetry.RateWaitKey); !ok || v.AsFloat64() < 0.9 || v.AsFloat64() > 1.1 {
+		t.Errorf("the first attempt's %s = %v, want about 1 s", telemetry.RateWaitKey, v.AsFloat64())
+	}
+}

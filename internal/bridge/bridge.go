@@ -31,8 +31,13 @@ type Policy interface {
 
 // Operation is one operation's attempts, made by another retry loop.
 type Operation interface {
-	// Attempt notes that an attempt begins.
-	Attempt()
+	// Attempt notes that an attempt begins, once the Retrier's Limiter,
+	// if it has one, lets it go: it waits on the Retrier's clock for a
+	// send slot, or returns the *awsretry.RetryError that refuses the
+	// attempt (reason rate_limited, or canceled).
+	Attempt(ctx context.Context) error
+	// Succeeded notes that the attempt under way succeeded.
+	Succeeded()
 	// TimedOut notes that the attempt under way overran AttemptTimeout
 	// while the operation's context was still live.
 	TimedOut()
