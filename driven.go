@@ -71,6 +71,8 @@ func (op *operation) Attempt(ctx context.Context) error {
 	if op.r.limiter != nil {
 		var ok bool
 		if op.sent, op.prog.rateWait, ok = op.r.limiter.acquire(ctx, op.r.clock, &op.sleeper); !ok {
+			op.r.budget.refund(false, op.paid) // for a retry it did not make
+			op.paid = 0
 			return rateLimited(ctx, op.prog.attempts, op.prog.last.Err)
 		}
 	}
@@ -79,7 +81,7 @@ func (op *operation) Attempt(ctx context.Context) error {
 	return nil
 }
 
-func (op *operation) Succeeded() { op.r.limiter.observe(op.r.clock, op.sent, false) }
+func (op *operation) Succeeded() { op.r.limiter.observe(op.r.clock, op.sent, nil) }
 
 func (op *operation) TimedOut() { op.timedOut = true }
 
@@ -91,7 +93,7 @@ func (op *operation) Retryable(err error) bool {
 	op.prog.last.RateWait = op.prog.rateWait
 	op.classified = op.prog.attempts
 	if first {
-		op.r.limiter.observe(op.r.clock, op.sent, op.prog.last.Classification.Class == ClassThrottle)
+		op.r.limiter.observe(op.r.clock, op.sent, &op.prog.last.Classification)
 	}
 	return op.prog.last.Classification.Retryable
 }

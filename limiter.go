@@ -2,7 +2,9 @@ package awsretry
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,32 +13,41 @@ import (
 // Limiter is an adaptive client-side rate limiter for a throttled AWS
 // resource. Before each attempt, a Retrier configured with it (WithLimiter)
 // waits for a send slot; the rate of slots follows what the service lets
-// through. Until the service throttles, it limits nothing and costs an
-// atomic load per attempt. An attempt that would wait longer than MaxWait
-// for its slot is not made: Do returns at once with a *RetryError of reason
-// ReasonRateLimited, so that demand beyond what the service admits fails
-// fast instead of queueing until its deadline.
+// through. Until the service first throttles, it limits nothing and costs
+// an atomic load per attempt (after that, an atomic add per success). An
+// attempt that would wait longer than MaxWait for its slot is not made:
+// Do returns at once with a *RetryError of reason ReasonRateLimited, so
+// that demand beyond what the service admits fails fast instead of
+// queueing until its deadline. A retry refused so ends Do even with tries
+// left, and the Budget gets back what the retry took.
 //
 // Share one Limiter between the Retriers (and goroutines) of a process that
 // call the same throttled resource, like a Budget: it learns from all their
-// attempts. Its zero value is ready to use; it is safe for concurrent use.
+// attempts. They must share its Clock too: New refuses a Limiter already
+// used with another. Its zero value is ready to use; it is safe for
+// concurrent use.
 //
 // The control law. A throttle means the service's token bucket is empty.
-// Between two such moments the service accepted exactly what its capacity
-// refilled, so the attempts it accepted in between, over the time between,
-// measure its capacity, burst or no burst. On a throttle, the Limiter
-// takes that measure (once at least 10 attempts were accepted since the
-// last one, or a second has passed) and holds 95% of it for 2.5 s, which
-// lets the service's bucket refill; then it probes, doubling the rate
-// every 500 ms, until the next throttle measures again. Throttles answering
-// attempts sent before the last cut say nothing new and are ignored;
-// attempts already waiting when the rate is cut queue again at the new
-// rate. If 10 throttles come after a cut with hardly a success (a storm,
-// as when a fleet starts at full demand), it halves the rate it was
-// offering without waiting for the measure. Once the probe has grown
-// four-fold with no throttle, the first time nobody waits for a slot the
-// demand is below the capacity: the Limiter stops limiting until the next
-// throttle.
+// Between two such moments, if the bucket never filled to its brim, the
+// service accepted exactly what its capacity refilled, so the requests it
+// accepted in between (successes, and errors of its own that are not
+// retried; not transient or connection failures), over the time between,
+// measure its capacity, or this process's share of it. On a throttle the
+// Limiter takes that measure, once at least 10 requests were accepted
+// since the last one or a second has passed, and holds 95% of it for
+// 2.5 s, which lets the service's bucket refill; then it probes, doubling
+// the rate every 500 ms, until the next throttle measures again. A measure
+// over more than 10 s, or over more than 4 s that is the first or under
+// half the held rate, is not trusted (the bucket may have filled while
+// little was asked of it): the throttle starts a new measure instead. Throttles answering attempts
+// sent before the last cut say nothing new and are ignored; attempts
+// already waiting when the rate is cut queue again at the new rate. If 10
+// throttles come after the last cut or measure with too few accepted
+// requests to measure by (a storm, as when a fleet starts at full demand),
+// it halves the rate offered since the measure began. Once the probe has
+// grown four-fold with no throttle, the first time nobody waits for a slot
+// the demand is below the capacity: the Limiter stops limiting until the
+// next throttle.
 //
 // Each probe costs about one throttled attempt, and the hold spaces the
 // probes, so at a service limit the throttled attempts are about one per
@@ -44,7 +55,8 @@ import (
 // against aws-sdk-go-v2's adaptive mode.
 type Limiter struct {
 	// MaxWait is the longest an attempt waits for its send slot; one that
-	// would wait longer fails fast. 0 means 100 ms.
+	// would wait longer fails fast. 0 means 100 ms; a negative value, no
+	// wait at all. Set it before the Limiter is shared.
 	MaxWait time.Duration
 
 	enabled   atomic.Bool  // false: it limits nothing
@@ -52,6 +64,7 @@ type Limiter struct {
 	accepted  atomic.Int64 // attempts the service accepted since the first throttle
 
 	mu        sync.Mutex
+	clock     Clock     // the clock of the Retriers configured with it
 	seen      time.Time // the latest time it was told of
 	hold      float64   // the rate held after the last cut, per second
 	cut       time.Time // the last cut
@@ -82,8 +95,12 @@ const (
 	// successes to measure, that halve the offered rate.
 	limiterStorm = 10
 	// limiterStale is the age beyond which a throttle no longer bounds a
-	// measure: the next throttle starts a new one.
+	// measure: the next throttle starts a new one. Beyond limiterLong, a
+	// measure under half the held rate (or the first measure) is not
+	// trusted either: the service's bucket may have filled, and refilled
+	// tokens beyond its brim are lost to the count.
 	limiterStale = 10 * time.Second
+	limiterLong  = 4 * time.Second
 	// limiterBurst is the burst the Limiter allows, in seconds of its rate.
 	limiterBurst = 100 * time.Millisecond
 	// limiterMaxWait is MaxWait's default.
@@ -105,14 +122,39 @@ func (l *Limiter) Rate() float64 {
 	return rate
 }
 
+// bind ties l to clk, the Clock of a Retrier configured with it: a
+// Limiter keeps its time on one clock.
+func (l *Limiter) bind(clk Clock) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.clock == nil:
+		l.clock = clk
+	case !sameClock(l.clock, clk):
+		return fmt.Errorf("the Limiter is used with another Clock (%T); use one Limiter per Clock", l.clock)
+	}
+	return nil
+}
+
+// sameClock reports whether a and b are the same clock, as far as Go can
+// tell: the same comparable value, or values of one type that cannot be
+// compared.
+func sameClock(a, b Clock) bool {
+	ta := reflect.TypeOf(a)
+	if ta != reflect.TypeOf(b) {
+		return false
+	}
+	return !ta.Comparable() || a == b
+}
+
 // rateAt is the rate at now: the held rate, then the probe's; l.mu is
 // held. grown is true once the probe has grown limiterMaxGrowth-fold.
 func (l *Limiter) rateAt(now time.Time) (rate float64, grown bool) {
-	t := now.Sub(l.cut) - limiterHoldTime
-	if t <= 0 {
+	probe := l.cut.Add(limiterHoldTime)
+	if !now.After(probe) {
 		return l.hold, false
 	}
-	doublings := min(t.Seconds()/limiterDoubling.Seconds(), 60)
+	doublings := min(now.Sub(probe).Seconds()/limiterDoubling.Seconds(), 60)
 	return l.hold * math.Exp2(doublings), doublings >= math.Log2(limiterMaxGrowth)
 }
 
@@ -126,8 +168,11 @@ func (l *Limiter) acquire(ctx context.Context, clk Clock, sleeper *sleeper) (sen
 	}
 	start := clk.Now()
 	maxWait := l.MaxWait
-	if maxWait <= 0 {
+	switch {
+	case maxWait == 0:
 		maxWait = limiterMaxWait
+	case maxWait < 0:
+		maxWait = 0 // no wait: a slot now, or a refusal
 	}
 	if deadline, ok := ctx.Deadline(); ok && isRealClock(clk) {
 		maxWait = min(maxWait, time.Until(deadline))
@@ -197,20 +242,26 @@ func (l *Limiter) release(epoch uint64, interval time.Duration) {
 }
 
 // observe takes in the outcome of an attempt sent at sent (the zero time
-// if the Limiter was not limiting then): throttled or accepted.
-func (l *Limiter) observe(clk Clock, sent time.Time, throttled bool) {
+// if the Limiter was not limiting then): a success when failed is nil,
+// else the failed attempt's classification. A throttle counts as such; a
+// success, or an error of the service's own that is not retried, as a
+// request the service accepted; a transient or connection failure or a
+// timeout not at all.
+func (l *Limiter) observe(clk Clock, sent time.Time, failed *Classification) {
 	if l != nil {
-		l.outcome(clk, sent, throttled)
+		l.outcome(clk, sent, failed)
 	}
 }
 
 // outcome is observe for a Limiter.
-func (l *Limiter) outcome(clk Clock, sent time.Time, throttled bool) {
+func (l *Limiter) outcome(clk Clock, sent time.Time, failed *Classification) {
 	switch {
-	case throttled:
+	case failed != nil && failed.Class == ClassThrottle:
 		l.throttle(clk, sent)
-	case l.measuring.Load():
-		l.accepted.Add(1)
+	case failed == nil || !failed.Retryable && failed.Code != "":
+		if l.measuring.Load() {
+			l.accepted.Add(1)
+		}
 	}
 }
 
@@ -249,6 +300,13 @@ func (l *Limiter) throttle(clk Clock, sent time.Time) {
 		return
 	}
 	capacity := float64(accepted-l.marked) / since.Seconds()
+	if since > limiterLong && (l.hold == 0 || capacity < l.hold/2) {
+		// A long, thin measure: the service's bucket may have filled
+		// while little was asked of it, and what it refilled beyond its
+		// brim is not in the count. Measure afresh from here.
+		l.mark, l.marked, l.throttled, l.sinceCut = now, accepted, 0, 0
+		return
+	}
 	l.mark, l.marked, l.throttled = now, accepted, 0
 	l.cutTo(now, limiterHold*capacity)
 }

@@ -119,13 +119,11 @@ func TestLimiterZeroValueLimitsNothing(t *testing.T) {
 // service of 50 per second. The Limiter measures 50 and holds 95% of it:
 // the calls wait for their slots, and the throttles stop.
 func TestLimiterCutsToTheServiceCapacity(t *testing.T) {
-	clk := awsretrytest.NewClock()
+	clk, l, r := oneAttemptEach()
 	svc := newBucketService(clk, 50)
-	l := new(awsretry.Limiter)
-	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithLimiter(l), awsretry.WithTries(1))
 
 	drive(t, clk, r, svc, 1500*time.Millisecond)
-	if rate := l.Rate(); rate < 0.95*45 || rate > 55 {
+	if rate := l.Rate(); rate < 0.95*45 || rate > 0.95*55 {
 		t.Fatalf("Rate() = %.1f after the throttles, want 95%% of the capacity 50 ± 10%%", rate)
 	}
 	served0, throttled0 := svc.counts()
@@ -142,12 +140,10 @@ func TestLimiterCutsToTheServiceCapacity(t *testing.T) {
 // TestLimiterRecovers: when the capacity comes back, the probe after the
 // hold finds it; once it outgrows the demand, the Limiter limits nothing.
 func TestLimiterRecovers(t *testing.T) {
-	clk := awsretrytest.NewClock()
+	clk, l, r := oneAttemptEach()
 	svc := newBucketService(clk, 20)
-	l := new(awsretry.Limiter)
-	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithLimiter(l), awsretry.WithTries(1))
 	drive(t, clk, r, svc, 3*time.Second)
-	if rate := l.Rate(); math.IsInf(rate, 1) || rate > 25 {
+	if rate := l.Rate(); rate < 15 || rate > 25 {
 		t.Fatalf("Rate() = %v, want about 19", rate)
 	}
 
@@ -172,12 +168,11 @@ func limited(t *testing.T, clk *awsretrytest.Clock) *awsretry.Limiter {
 	t.Helper()
 	l := new(awsretry.Limiter)
 	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithLimiter(l), awsretry.WithTries(1))
-	throttle := func(context.Context) error { return apiError("ThrottlingException", 400) }
-	_ = r.Do(context.Background(), throttle)
+	_ = r.Do(context.Background(), throttleOp)
 	clk.Advance(500 * time.Millisecond)
 	_ = r.Do(context.Background(), func(context.Context) error { return nil })
 	clk.Advance(500 * time.Millisecond)
-	_ = r.Do(context.Background(), throttle)
+	_ = r.Do(context.Background(), throttleOp)
 	if rate := l.Rate(); math.Abs(rate-0.95) > 1e-9 {
 		t.Fatalf("Rate() = %v, want 0.95", rate)
 	}
@@ -240,8 +235,13 @@ func TestLimiterCancelWhileWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Advance(1100 * time.Millisecond)
-	if err := <-done; err != nil {
-		t.Errorf("the call after the canceled one: %v", err)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("the call after the canceled one: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call after the canceled one still waits 1.1 s later: the canceled call's slot was not given back")
 	}
 }
 
@@ -257,7 +257,11 @@ func TestLimiterSharedUnderRace(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 40 {
 			r := awsretry.MustNew(awsretry.WithLimiter(l), awsretry.WithTries(3), awsretry.WithDelay(10*time.Millisecond),
-				awsretry.WithJitter(awsretry.JitterFull))
+				awsretry.WithJitter(awsretry.JitterFull), awsretry.WithOnRetry(func(_ context.Context, a awsretry.Attempt) {
+					if a.RateWait > 100*time.Millisecond {
+						t.Errorf("an attempt waited %v for its slot, beyond MaxWait", a.RateWait)
+					}
+				}))
 			wg.Go(func() {
 				for range 200 {
 					_ = r.Do(context.Background(), svc.call)
@@ -273,4 +277,106 @@ func TestLimiterSharedUnderRace(t *testing.T) {
 				elapsed, served, throttled, 0.9*capacity)
 		}
 	})
+}
+
+// TestLimiterKeepsOneClock: a Limiter keeps its time on one Clock; New
+// refuses it for a Retrier on another, naming the option.
+func TestLimiterKeepsOneClock(t *testing.T) {
+	l := new(awsretry.Limiter)
+	awsretry.MustNew(awsretry.WithLimiter(l)) // the real clock
+	if _, err := awsretry.New(awsretry.WithLimiter(l)); err != nil {
+		t.Errorf("a second Retrier on the real clock: %v", err)
+	}
+	_, err := awsretry.New(awsretry.WithLimiter(l), awsretry.WithClock(awsretrytest.NewClock()))
+	if err == nil || !strings.Contains(err.Error(), "WithLimiter(") || !strings.Contains(err.Error(), "another Clock") {
+		t.Errorf("New on a fake clock with a Limiter of the real clock: %v, want an error naming WithLimiter and the clock", err)
+	}
+}
+
+// TestLimiterGivesBackARefusedRetrysBudget: a retry the Limiter refuses
+// was paid for from the Budget; the tokens come back.
+func TestLimiterGivesBackARefusedRetrysBudget(t *testing.T) {
+	clk := awsretrytest.NewManualClock()
+	l := limited(t, clk)
+	budget, err := awsretry.NewBudget(awsretry.BudgetConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithLimiter(l), awsretry.WithBudget(budget),
+		awsretry.WithDelay(time.Millisecond))
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Do(context.Background(), func(context.Context) error { return apiError("ServiceUnavailable", 503) })
+	}()
+	if err := clk.BlockUntilWaiters(context.Background(), 1); err != nil { // the backoff
+		t.Fatal(err)
+	}
+	clk.Advance(time.Millisecond)
+	err = <-done
+	var re *awsretry.RetryError
+	if !errors.As(err, &re) || re.Reason != awsretry.ReasonRateLimited || re.Attempts != 1 {
+		t.Fatalf("Do = %v, want a refusal of the retry after 1 attempt", err)
+	}
+	if got := budget.Tokens(); got != 500 {
+		t.Errorf("the Budget holds %d tokens after a refused retry, want all 500 back", got)
+	}
+}
+
+// oneAttemptEach returns a fake clock, a new Limiter, and a Retrier on
+// them that makes one attempt per call.
+func oneAttemptEach() (*awsretrytest.Clock, *awsretry.Limiter, *awsretry.Retrier) {
+	clk, l := awsretrytest.NewClock(), new(awsretry.Limiter)
+	return clk, l, awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithLimiter(l), awsretry.WithTries(1))
+}
+
+// throttleOp is an operation the service throttles.
+func throttleOp(context.Context) error { return apiError("ThrottlingException", 400) }
+
+// TestLimiterCountsOnlyWhatTheServiceAccepted: transient failures between
+// two throttles are not requests the service accepted: the measure is 0,
+// and the rate the lowest, not 50 per second.
+func TestLimiterCountsOnlyWhatTheServiceAccepted(t *testing.T) {
+	clk, l, r := oneAttemptEach()
+	_ = r.Do(context.Background(), throttleOp)
+	for range 50 {
+		clk.Advance(20 * time.Millisecond)
+		_ = r.Do(context.Background(), func(context.Context) error { return apiError("ServiceUnavailable", 503) })
+	}
+	_ = r.Do(context.Background(), throttleOp)
+	if rate := l.Rate(); rate != 0.5 {
+		t.Errorf("Rate() = %v, want the lowest, 0.5", rate)
+	}
+}
+
+// TestLimiterBrakesAStorm: throttles with no success to measure by, as
+// when a fleet starts at full demand, halve the rate offered.
+func TestLimiterBrakesAStorm(t *testing.T) {
+	clk, l, r := oneAttemptEach()
+	_ = r.Do(context.Background(), throttleOp) // the mark
+	for i := range 10 {
+		if rate := l.Rate(); !math.IsInf(rate, 1) {
+			t.Fatalf("Rate() = %v after %d throttles, want +Inf until the tenth", rate, i+1)
+		}
+		clk.Advance(10 * time.Millisecond)
+		_ = r.Do(context.Background(), throttleOp)
+	}
+	// 10 throttles in 100 ms: 100 offered per second, halved.
+	if rate := l.Rate(); math.Abs(rate-50) > 1e-9 {
+		t.Errorf("Rate() = %v, want 50", rate)
+	}
+}
+
+// TestLimiterAfterAQuietSpell: a throttle, eight quiet seconds in which
+// the service's bucket fills, then demand at twice its capacity. The
+// long measure would count 100-odd requests in 9 s; the Limiter does not
+// trust it and measures afresh: about 50 per second.
+func TestLimiterAfterAQuietSpell(t *testing.T) {
+	clk, l, r := oneAttemptEach()
+	svc := newBucketService(clk, 50)
+	_ = r.Do(context.Background(), throttleOp)
+	clk.Advance(8 * time.Second)
+	drive(t, clk, r, svc, 2*time.Second)
+	if rate := l.Rate(); rate < 0.95*45 || rate > 0.95*55 {
+		t.Errorf("Rate() = %.1f, want 95%% of the capacity 50 ± 10%%", rate)
+	}
 }

@@ -26,6 +26,7 @@ package awsretry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -58,6 +59,11 @@ func New(opts ...Option) (*Retrier, error) {
 		}
 		if err := opt.apply(&c); err != nil {
 			return nil, err
+		}
+	}
+	if c.limiter != nil {
+		if err := c.limiter.bind(c.clock); err != nil {
+			return nil, optionError("WithLimiter", fmt.Sprintf("%p", c.limiter), err.Error())
 		}
 	}
 	classifier := c.classifier()
@@ -182,19 +188,20 @@ func (r *Retrier) loop(ctx context.Context, fn func(context.Context) error, p *p
 		if r.limiter != nil {
 			var ok bool
 			if sent, p.rateWait, ok = r.limiter.acquire(ctx, r.clock, &sleeper); !ok {
+				r.budget.refund(false, paid) // for a retry it did not make
 				return rateLimited(ctx, n-1, p.last.Err)
 			}
 		}
 		p.attempts = n
 		timedOut, err := r.attempt(ctx, fn)
 		if err == nil {
-			r.limiter.observe(r.clock, sent, false)
+			r.limiter.observe(r.clock, sent, nil)
 			r.budget.refund(n == 1, paid)
 			return nil
 		}
 		r.classify(&p.last, n, err, timedOut)
 		p.last.RateWait = p.rateWait
-		r.limiter.observe(r.clock, sent, p.last.Classification.Class == ClassThrottle)
+		r.limiter.observe(r.clock, sent, &p.last.Classification)
 		if !p.last.Classification.Retryable {
 			return err
 		}

@@ -25,7 +25,6 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -162,9 +161,6 @@ func (s *service) admit(now time.Time) bool {
 	limit := s.cfg.capacityAt(now.Sub(s.start)) * s.cfg.Burst
 	s.tokens = min(s.tokens, limit)
 	s.sent++
-	if os.Getenv("LIM_DEBUG") != "" {
-		println("admit", now.Sub(s.start).Milliseconds()/100, int(s.tokens))
-	}
 	if s.tokens >= 1 {
 		s.tokens--
 		s.served++
