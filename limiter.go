@@ -91,8 +91,9 @@ const (
 	// throttles for a measure, unless limiterMeasureAfter has passed.
 	limiterMinAccepted  = 10
 	limiterMeasureAfter = time.Second
-	// limiterStorm is the number of throttles after a cut, with too few
-	// successes to measure, that halve the offered rate.
+	// limiterStorm is the number of throttles after the last cut or
+	// measure, with too few accepted requests to measure by, that halve
+	// the rate offered since the measure began.
 	limiterStorm = 10
 	// limiterStale is the age beyond which a throttle no longer bounds a
 	// measure: the next throttle starts a new one. Beyond limiterLong, a
@@ -111,9 +112,9 @@ const (
 
 // Rate returns the rate, in attempts per second, at which the Limiter
 // admits attempts as of the latest time a Retrier told it of, or +Inf
-// while it limits nothing.
+// while it limits nothing (and for a nil Limiter).
 func (l *Limiter) Rate() float64 {
-	if !l.enabled.Load() {
+	if l == nil || !l.enabled.Load() {
 		return math.Inf(1)
 	}
 	l.mu.Lock()

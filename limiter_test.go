@@ -380,3 +380,10 @@ func TestLimiterAfterAQuietSpell(t *testing.T) {
 		t.Errorf("Rate() = %.1f, want 95%% of the capacity 50 ± 10%%", rate)
 	}
 }
+
+func TestLimiterNilRate(t *testing.T) {
+	var l *awsretry.Limiter
+	if rate := l.Rate(); !math.IsInf(rate, 1) {
+		t.Errorf("a nil Limiter's Rate() = %v, want +Inf", rate)
+	}
+}
