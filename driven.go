@@ -71,9 +71,9 @@ func (op *operation) Attempt(ctx context.Context) error {
 	if op.r.limiter != nil {
 		var ok bool
 		if op.sent, op.prog.rateWait, ok = op.r.limiter.acquire(ctx, op.r.clock, &op.sleeper); !ok {
-			op.r.budget.refund(false, op.paid) // for a retry it did not make
-			op.paid = 0
-			return rateLimited(ctx, op.prog.attempts, op.prog.last.Err)
+			err := op.r.refused(ctx, &op.prog, op.paid)
+			op.paid = 0 // given back
+			return err
 		}
 	}
 	op.prog.attempts++

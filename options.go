@@ -362,7 +362,7 @@ func WithBudget(b *Budget) Option {
 	})
 }
 
-// WithLimiter makes every attempt wait for a send token of l, an adaptive
+// WithLimiter makes every attempt wait for a send slot of l, an adaptive
 // rate limiter shared with other Retriers and goroutines: see Limiter.
 // Default: no limiter.
 func WithLimiter(l *Limiter) Option {

@@ -129,7 +129,7 @@ type Attempt struct {
 	Classification Classification
 	// Delay is the wait before the next attempt.
 	Delay time.Duration
-	// RateWait is the time the attempt waited for a send token of the
+	// RateWait is the time the attempt waited for a send slot of the
 	// Retrier's Limiter (WithLimiter) before it was made.
 	RateWait time.Duration
 }
@@ -144,8 +144,9 @@ type Attempt struct {
 // failed (ReasonExhausted); ctx ended before an attempt or during a wait
 // (ReasonCanceled: fn is not called once ctx is done, and a wait returns as
 // soon as ctx ends); the next wait would pass the elapsed-time limit
-// (ReasonElapsed) or ctx's deadline (ReasonDeadline); or the shared Budget
-// could not pay for the retry (ReasonBudget). A panic in fn propagates
+// (ReasonElapsed) or ctx's deadline (ReasonDeadline); the shared Budget
+// could not pay for the retry (ReasonBudget); or the shared Limiter had no
+// send slot within its MaxWait (ReasonRateLimited). A panic in fn propagates
 // unchanged, after the span is ended with an error status. Do on a nil or
 // zero Retrier, with a nil fn or a nil ctx, returns an error saying so.
 func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) (err error) {
@@ -168,7 +169,7 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) (err e
 type progress struct {
 	attempts int           // attempts started
 	last     Attempt       // the last failed attempt; Number 0 if none
-	rateWait time.Duration // the last attempt's wait for a Limiter's token
+	rateWait time.Duration // the last attempt's wait for a Limiter's slot
 	returned bool          // the loop returned; false while fn panics
 }
 
@@ -188,8 +189,7 @@ func (r *Retrier) loop(ctx context.Context, fn func(context.Context) error, p *p
 		if r.limiter != nil {
 			var ok bool
 			if sent, p.rateWait, ok = r.limiter.acquire(ctx, r.clock, &sleeper); !ok {
-				r.budget.refund(false, paid) // for a retry it did not make
-				return rateLimited(ctx, n-1, p.last.Err)
+				return r.refused(ctx, p, paid)
 			}
 		}
 		p.attempts = n
@@ -221,6 +221,13 @@ func (r *Retrier) loop(ctx context.Context, fn func(context.Context) error, p *p
 			return canceled(ctx, n, err)
 		}
 	}
+}
+
+// refused ends a call whose next attempt the Limiter refused: it gives
+// the Budget back paid, what that retry took, and returns the RetryError.
+func (r *Retrier) refused(ctx context.Context, p *progress, paid int64) error {
+	r.budget.refund(false, paid)
+	return rateLimited(ctx, p.attempts, p.last.Err)
 }
 
 // usable reports why Do cannot start, if it cannot.

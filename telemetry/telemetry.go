@@ -67,7 +67,7 @@ const (
 	// (the context ended during the attempt).
 	StopReasonKey = attribute.Key("awsretry.stop_reason")
 	// RateWaitKey is the time in seconds the attempt waited for a send
-	// token of the Retrier's Limiter, on attempt events, when it waited:
+	// slot of the Retrier's Limiter, on attempt events, when it waited:
 	// time spent rate-limited, apart from the backoff (DelayKey).
 	RateWaitKey = attribute.Key("awsretry.rate_wait_seconds")
 )

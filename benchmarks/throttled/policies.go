@@ -26,6 +26,12 @@ func (l *lockedRandom) Float64() float64 {
 	return l.rng.Float64()
 }
 
+func (l *lockedRandom) NormFloat64() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rng.NormFloat64()
+}
+
 func jitterSource(id int, seed uint64) *lockedRandom {
 	return &lockedRandom{rng: rand.New(rand.NewPCG(seed, uint64(3*id+2)))}
 }

@@ -181,15 +181,13 @@ func (s *service) admit(now time.Time) bool {
 // from rng: it is admitted or throttled on arrival, then answers after a
 // log-normal latency (median 20 ms when served, 5 ms when throttled), or
 // when ctx ends.
-func (s *service) call(ctx context.Context, rng *rand.Rand, mu *sync.Mutex) error {
+func (s *service) call(ctx context.Context, rng *lockedRandom) error {
 	ok := s.admit(time.Now())
 	median := 20 * time.Millisecond
 	if !ok {
 		median = 5 * time.Millisecond
 	}
-	mu.Lock()
 	latency := time.Duration(float64(median) * math.Exp(0.3*rng.NormFloat64()))
-	mu.Unlock()
 	t := time.NewTimer(latency)
 	defer t.Stop()
 	select {
@@ -248,8 +246,7 @@ func Run(ctx context.Context, cfg Config, policy Policy) (Result, error) {
 	for id := range cfg.Clients {
 		client := processes[id%cfg.Processes]
 		arrivals := rand.New(rand.NewPCG(cfg.Seed, uint64(3*id)))
-		latencies := rand.New(rand.NewPCG(cfg.Seed, uint64(3*id+1)))
-		var latencyMu sync.Mutex
+		latencies := &lockedRandom{rng: rand.New(rand.NewPCG(cfg.Seed, uint64(3*id+1)))}
 		wg.Go(func() {
 			for {
 				gap := time.Duration(arrivals.ExpFloat64() / perClient * float64(time.Second))
@@ -264,7 +261,7 @@ func Run(ctx context.Context, cfg Config, policy Policy) (Result, error) {
 					defer cancel()
 					err := client(cctx, func(actx context.Context) error {
 						rec.attempts++
-						err := svc.call(actx, latencies, &latencyMu)
+						err := svc.call(actx, latencies)
 						if err == ErrThrottled {
 							rec.throttled++
 						}
