@@ -97,6 +97,25 @@ func TestAttemptTimeoutLeavesOtherErrorsAlone(t *testing.T) {
 	})
 }
 
+// TestPermanentWinsOverAttemptTimeout: an operation that gives up on its
+// own when its attempt times out, saying so with Permanent, is not
+// retried.
+func TestPermanentWinsOverAttemptTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := awsretry.MustNew(awsretry.WithAttemptTimeout(time.Second), awsretry.WithTries(3))
+		calls := 0
+		err := r.Do(context.Background(), func(ctx context.Context) error {
+			calls++
+			<-ctx.Done()
+			return awsretry.Permanent(fmt.Errorf("the job cannot finish in time: %w", ctx.Err()))
+		})
+		var rerr *awsretry.RetryError
+		if !errors.Is(err, context.DeadlineExceeded) || errors.As(err, &rerr) || calls != 1 {
+			t.Errorf("Do = %v after %d calls, want the operation's error unchanged after 1", err, calls)
+		}
+	})
+}
+
 func TestAttemptTimeoutExhausted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := awsretry.MustNew(awsretry.WithAttemptTimeout(time.Second), awsretry.WithTries(2), awsretry.WithDelay(0))

@@ -98,8 +98,14 @@ func budgetError(field string, value any, problem string) error {
 	return fmt.Errorf("awsretry: NewBudget: BudgetConfig.%s (%v): %s", field, value, problem)
 }
 
-// Tokens returns the tokens in the bucket now.
-func (b *Budget) Tokens() int { return int(b.tokens.Load()) }
+// Tokens returns the tokens in the bucket now, or 0 for a nil Budget
+// rather than a nil dereference.
+func (b *Budget) Tokens() int {
+	if b == nil {
+		return 0
+	}
+	return int(b.tokens.Load())
+}
 
 // cost returns the tokens a retry of class c takes.
 func (b *Budget) cost(c Class) int64 {

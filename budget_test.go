@@ -237,3 +237,10 @@ type zeroClock struct{}
 
 func (zeroClock) Now() time.Time                                   { return awsretrytest.Epoch }
 func (zeroClock) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+
+func TestNilBudgetTokens(t *testing.T) {
+	var b *awsretry.Budget
+	if n := b.Tokens(); n != 0 {
+		t.Errorf("a nil Budget's Tokens() = %d, want 0", n)
+	}
+}

@@ -124,7 +124,8 @@ func DefaultAWSRules() AWSRules {
 //  1. Canceled: an error that says CanceledError() (the SDK's, when the
 //     request's context ended) or a context error anywhere in the chain is
 //     not retryable. (Do retries an attempt that overran its own
-//     WithAttemptTimeout; the caller's context is never retried.)
+//     WithAttemptTimeout, unless its error is marked permanent; the
+//     caller's context is never retried.)
 //  2. The error's own verdict: the first RetryableError() bool in the chain
 //     wins, true or false, as in aws-sdk-go-v2. The SDK's clock-skew
 //     wrapper says true; so do Retryable and RetryableAs, and Permanent

@@ -47,7 +47,9 @@ func isRealClock(c Clock) bool {
 
 // sleeper performs the waits of one Do call on a Clock; its zero value is
 // ready. On the real clock it keeps one timer for all of them, so that a
-// call allocates one timer however many times it waits.
+// call allocates one timer however many times it waits. The timer is the
+// call's, not taken from a pool shared by calls: a timer made inside a
+// testing/synctest bubble is fatal to stop or reset from outside it.
 type sleeper struct {
 	timer timer
 }

@@ -39,8 +39,9 @@ const (
 // RetryError is returned by Do when it stops retrying an error that was
 // retryable (the attempts ran out, the elapsed-time limit or the context's
 // deadline was too close for the next wait, or the Budget could not pay),
-// and when the context ended before an attempt or during a wait, even
-// before the first attempt (Attempts 0, Err nil). A non-retryable error is
+// when the Limiter refused an attempt, even the first (Attempts 0, Err
+// nil), and when the context ended before an attempt or during a wait,
+// even before the first attempt (Attempts 0, Err nil). A non-retryable error is
 // returned as it is, never wrapped in a RetryError.
 //
 // errors.Is and errors.As see through a RetryError to both the last error

@@ -164,8 +164,9 @@ func WithMaxElapsed(d time.Duration) Option {
 // context whose deadline is d away (or the caller's, if sooner), so a hung
 // connection or a stalled response is cut off where the SDK call reads its
 // context, without a goroutine. An attempt that fails because it overran d
-// while the caller's context is still live is retried as ClassTimeout; the
-// caller's own deadline still ends Do, as always. The deadline is on real
+// while the caller's context is still live is retried as ClassTimeout,
+// unless its error says it is permanent (Permanent, or RetryableError()
+// false); the caller's own deadline still ends Do, as always. The deadline is on real
 // time, whatever the Clock. 0 means no timeout, the default; d must not be
 // negative.
 func WithAttemptTimeout(d time.Duration) Option {
@@ -337,8 +338,10 @@ func WithLogger(l *slog.Logger) Option {
 // WithOnRetry calls hook once for each retry Do schedules, before the wait,
 // with the failed attempt and the delay chosen. It is never called after the
 // last attempt, nor for a non-retryable error. The hook runs on Do's
-// goroutine: a slow hook delays the retry. ctx is Do's context with its
-// span: the context fn receives, but for WithAttemptTimeout's deadline.
+// goroutine: a slow hook delays the retry, and a panic in it comes out of
+// Do as a panic of fn would (the span ends with outcome panic; the retry's
+// Budget tokens are spent). ctx is Do's context with its span: the
+// context fn receives, but for WithAttemptTimeout's deadline.
 func WithOnRetry(hook func(ctx context.Context, a Attempt)) Option {
 	return optionFunc(func(c *config) error {
 		if hook == nil {

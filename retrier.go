@@ -263,10 +263,11 @@ func (r *Retrier) attemptWithTimeout(ctx context.Context, fn func(context.Contex
 }
 
 // classify records failed attempt n in a: the classifier's verdict on err,
-// or ClassTimeout when the attempt overran WithAttemptTimeout.
+// or ClassTimeout when the attempt overran WithAttemptTimeout, unless err
+// states that it is permanent (Permanent, or RetryableError() false).
 func (r *Retrier) classify(a *Attempt, n int, err error, timedOut bool) {
 	a.Number, a.Err, a.Classification, a.Delay = n, err, r.classifier.Classify(err), 0
-	if timedOut {
+	if timedOut && !saysPermanent(err) {
 		a.Classification.Retryable, a.Classification.Class = true, ClassTimeout
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"reflect"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/awsretry/awsretry/telemetry"
@@ -238,8 +239,19 @@ func message(err error) (text string) {
 	return truncate(err.Error(), maxMessageLen)
 }
 
-// truncate shortens s to at most n bytes without splitting a UTF-8 sequence.
+// truncate shortens s to at most n bytes without splitting a UTF-8
+// sequence, and replaces invalid UTF-8 (a server's code or message is any
+// bytes) with U+FFFD, as OpenTelemetry's string attributes must be valid.
 func truncate(s string, n int) string {
+	s = cut(s, n)
+	if !utf8.ValidString(s) {
+		s = cut(strings.ToValidUTF8(s, "\uFFFD"), n)
+	}
+	return s
+}
+
+// cut shortens s to at most n bytes, at a rune boundary.
+func cut(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -51,6 +51,13 @@ func (e *verdictError) Error() string        { return e.err.Error() }
 func (e *verdictError) Unwrap() error        { return e.err }
 func (e *verdictError) RetryableError() bool { return e.retryable }
 
+// saysPermanent reports whether the first RetryableError() bool in err's
+// chain says false, as Permanent's mark does.
+func saysPermanent(err error) bool {
+	var f errorFacts
+	return f.gatherSafely(err) && f.verdict < 0
+}
+
 // unmarked returns err without the marks of Retryable, RetryableAs and
 // Permanent, for telemetry to name the error's own type.
 func unmarked(err error) error {

@@ -551,20 +551,22 @@ func TestBudgetRefusalIsRecorded(t *testing.T) {
 }
 
 // TestAttributeValuesAreBounded: a hostile server controls the request id,
-// the code and the message; none grows a span without bound.
+// the code and the message; none grows a span without bound, and none
+// puts invalid UTF-8 in it.
 func TestAttributeValuesAreBounded(t *testing.T) {
-	e := newEnv(t)
-	huge := strings.Repeat("é", 5000)
-	_ = e.retrier(t, awsretry.WithTries(1), awsretry.WithErrorMessages(true)).Do(context.Background(), func(context.Context) error {
-		return sdkError(huge, 503, huge, huge)
-	})
-	for _, kv := range e.onlySpan(t).Events()[0].Attributes {
-		if s := kv.Value.AsString(); len(s) > 1024 || !utf8.ValidString(s) {
-			t.Errorf("%s is %d bytes (valid UTF-8: %v), want at most 1024", kv.Key, len(s), utf8.ValidString(s))
+	for _, huge := range []string{strings.Repeat("é", 5000), "Bad\xffCode" + strings.Repeat("\xc3", 5000)} {
+		e := newEnv(t)
+		_ = e.retrier(t, awsretry.WithTries(1), awsretry.WithErrorMessages(true)).Do(context.Background(), func(context.Context) error {
+			return sdkError(huge, 503, huge, huge)
+		})
+		for _, kv := range e.onlySpan(t).Events()[0].Attributes {
+			if s := kv.Value.AsString(); len(s) > 1024 || !utf8.ValidString(s) {
+				t.Errorf("%s is %d bytes (valid UTF-8: %v), want at most 1024 of valid UTF-8", kv.Key, len(s), utf8.ValidString(s))
+			}
 		}
-	}
-	if d := e.onlySpan(t).Status().Description; len(d) > 200 {
-		t.Errorf("status description is %d bytes", len(d))
+		if d := e.onlySpan(t).Status().Description; len(d) > 200 || !utf8.ValidString(d) {
+			t.Errorf("status description is %d bytes (valid UTF-8: %v)", len(d), utf8.ValidString(d))
+		}
 	}
 }
 
