@@ -134,8 +134,11 @@ func (o *operation) IsErrorRetryable(err error) bool {
 func (o *operation) MaxAttempts() int { return o.policy.Tries() }
 
 // RetryDelay is 0 for an operation's retryer, which waited in
-// GetRetryToken; otherwise the Retrier's schedule, which the SDK sleeps,
-// moving it towards a server's x-amz-retry-after as the Retrier would.
+// GetRetryToken. For a client's retryer it is the Retrier's schedule
+// without the server's hint: the SDK's middleware then moves it towards
+// x-amz-retry-after by its own rule (within [delay, delay+5s], the
+// Retrier's rule too, but without WithMaxDelay's cap) and sleeps it on
+// real time.
 func (o *operation) RetryDelay(attempt int, _ error) (time.Duration, error) {
 	if o.op != nil {
 		return 0, nil
