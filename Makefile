@@ -45,8 +45,9 @@ bench:
 fuzz:
 	@set -e; for f in $(FUZZ_TARGETS); do echo "== $$f for $(FUZZTIME)"; go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) .; done
 
-# The comparison with peer libraries, the test-speed benchmarks and the
-# contention simulation; writes benchmarks/RESULTS.md and docs/contention.png.
+# The comparison with peer libraries, the test-speed benchmarks, the
+# contention simulation and the throttled-service simulation; writes
+# benchmarks/RESULTS.md, docs/contention.png and docs/throttled.png.
 bench-peers:
 	benchmarks/run.sh
 

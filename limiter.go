@@ -35,23 +35,23 @@ import (
 // measure its capacity, or this process's share of it. On a throttle the
 // Limiter takes that measure, once at least 10 requests were accepted
 // since the last one or a second has passed, and holds 95% of it for
-// 2.5 s, which lets the service's bucket refill; then it probes, doubling
+// 2 s, which lets the service's bucket refill; then it probes, doubling
 // the rate every 500 ms, until the next throttle measures again. A measure
 // over more than 10 s, or over more than 4 s that is the first or under
 // half the held rate, is not trusted (the bucket may have filled while
-// little was asked of it): the throttle starts a new measure instead. Throttles answering attempts
-// sent before the last cut say nothing new and are ignored; attempts
-// already waiting when the rate is cut queue again at the new rate. If 10
-// throttles come after the last cut or measure with too few accepted
-// requests to measure by (a storm, as when a fleet starts at full demand),
-// it halves the rate offered since the measure began. Once the probe has
-// grown four-fold with no throttle, the first time nobody waits for a slot
-// the demand is below the capacity: the Limiter stops limiting until the
-// next throttle.
+// little was asked of it): the throttle starts a new measure instead.
+// Throttles answering attempts sent before the last cut say nothing new
+// and are ignored; attempts already waiting when the rate is cut queue
+// again at the new rate. If 5 throttles come after the last cut or
+// measure with too few accepted requests to measure by (a storm, as when a
+// fleet starts at full demand), it halves the rate offered since the
+// measure began. Once the probe has grown four-fold with no throttle, the
+// first time nobody waits for a slot the demand is below the capacity: the
+// Limiter stops limiting until the next throttle.
 //
 // Each probe costs about one throttled attempt, and the hold spaces the
 // probes, so at a service limit the throttled attempts are about one per
-// 3 s, whatever the demand: see docs/performance.md for the measures
+// 2.5 s, whatever the demand: see docs/performance.md for the measures
 // against aws-sdk-go-v2's adaptive mode.
 type Limiter struct {
 	// MaxWait is the longest an attempt waits for its send slot; one that
@@ -81,7 +81,7 @@ const (
 	// limiterHold is the fraction of the measured capacity held after a
 	// cut, for limiterHoldTime.
 	limiterHold     = 0.95
-	limiterHoldTime = 2500 * time.Millisecond
+	limiterHoldTime = 2 * time.Second
 	// limiterDoubling is the time the probe takes to double the rate.
 	limiterDoubling = 500 * time.Millisecond
 	// limiterMaxGrowth is how far the probe grows the held rate before
@@ -93,8 +93,10 @@ const (
 	limiterMeasureAfter = time.Second
 	// limiterStorm is the number of throttles after the last cut or
 	// measure, with too few accepted requests to measure by, that halve
-	// the rate offered since the measure began.
-	limiterStorm = 10
+	// the rate offered since the measure began. Five, not more: in the
+	// throttled simulation (20 seeds), 10 let a fleet at five times the
+	// capacity send 16% more throttled attempts over the run.
+	limiterStorm = 5
 	// limiterStale is the age beyond which a throttle no longer bounds a
 	// measure: the next throttle starts a new one. Beyond limiterLong, a
 	// measure under half the held rate (or the first measure) is not

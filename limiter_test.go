@@ -353,14 +353,14 @@ func TestLimiterCountsOnlyWhatTheServiceAccepted(t *testing.T) {
 func TestLimiterBrakesAStorm(t *testing.T) {
 	clk, l, r := oneAttemptEach()
 	_ = r.Do(context.Background(), throttleOp) // the mark
-	for i := range 10 {
+	for i := range 5 {
 		if rate := l.Rate(); !math.IsInf(rate, 1) {
-			t.Fatalf("Rate() = %v after %d throttles, want +Inf until the tenth", rate, i+1)
+			t.Fatalf("Rate() = %v after %d throttles, want +Inf until the fifth", rate, i+1)
 		}
 		clk.Advance(10 * time.Millisecond)
 		_ = r.Do(context.Background(), throttleOp)
 	}
-	// 10 throttles in 100 ms: 100 offered per second, halved.
+	// 5 throttles in 50 ms: 100 offered per second, halved.
 	if rate := l.Rate(); math.Abs(rate-50) > 1e-9 {
 		t.Errorf("Rate() = %v, want 50", rate)
 	}

@@ -6,7 +6,8 @@
 #      slow moment of the machine hits every library alike;
 #   2. benchstat's summary of those runs;
 #   3. the full contention sweep (TestContention -full) in virtual time;
-#   4. the throttled-service sweep (TestThrottled -full) in virtual time;
+#   4. the throttled-service sweep (TestThrottled -full) in virtual time,
+#      and the Limiter over 20 seeds (TestThrottledSeeds);
 #   5. the charts and RESULTS.md (cmd/report).
 # The raw outputs are kept in benchmarks/results/.
 #
@@ -55,6 +56,10 @@ echo "== throttled service: 7 policies x 4 demands x 1 and 50 processes, 120 s e
 start=$SECONDS
 go test -count 1 -run '^TestThrottled$' ./throttled -args -full -csv "$PWD/results/throttled.csv"
 step throttled $((SECONDS - start))
+echo "== throttled service: the Limiter at 2 and 5 times the capacity, 1 and 50 processes, 20 seeds"
+start=$SECONDS
+go test -count 1 -run '^TestThrottledSeeds$' ./throttled -args -seeds 20 -seeds-md "$PWD/results/throttled-seeds.md"
+step throttled_seeds $((SECONDS - start))
 
 echo "== chart and RESULTS.md"
 cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)"
@@ -63,7 +68,7 @@ go run ./cmd/report \
 	-png ../docs/contention.png -chart ../docs/contention.png -out RESULTS.md \
 	-machine "$(uname -m)" -cpu "${cpu:-unknown CPU}" -cores "$(nproc)" \
 	-load "before the benchmarks $load_before, after $load_after" -go "$(go env GOVERSION)" -date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
-	-throttled results/throttled.csv -throttled-png ../docs/throttled.png -throttled-chart ../docs/throttled.png \
+	-throttled results/throttled.csv -throttled-seeds results/throttled-seeds.md -throttled-png ../docs/throttled.png -throttled-chart ../docs/throttled.png \
 	-command "benchmarks/run.sh (COUNT=$COUNT BENCHTIME=$BENCHTIME RUNS=$RUNS)" -elapsed "$elapsed"
 rm -f results/benchmarks.test
 echo "== wrote benchmarks/RESULTS.md, benchmarks/results/, docs/contention.png and docs/throttled.png"

@@ -39,6 +39,9 @@ type Input struct {
 	// its chart's path relative to RESULTS.md.
 	Throttled      []throttled.Row
 	ThrottledChart string
+	// ThrottledSeeds is the Markdown table of TestThrottledSeeds, if it
+	// ran: the Limiter's figures over many seeds.
+	ThrottledSeeds string
 	// Elapsed lists how long each step of the command took.
 	Elapsed []Step
 }
@@ -162,7 +165,7 @@ func Write(w io.Writer, in Input) error {
 	writeOverhead(&b, in.Bench)
 	writeTestSpeed(&b, in.Bench)
 	writeContention(&b, in.Contention, in.Chart)
-	writeThrottled(&b, in.Throttled, in.ThrottledChart)
+	writeThrottled(&b, in.Throttled, in.ThrottledChart, in.ThrottledSeeds)
 
 	p("## benchstat\n\n```\n%s\n```\n", strings.TrimRight(in.Benchstat, "\n"))
 	_, err := io.WriteString(w, b.String())
@@ -528,7 +531,7 @@ func tally(names []string, counts map[string]int) string {
 
 // writeThrottled writes the throttled-service sweep: its chart and a table
 // for the clients in one process and one for them in 50.
-func writeThrottled(b *strings.Builder, rows []throttled.Row, chart string) {
+func writeThrottled(b *strings.Builder, rows []throttled.Row, chart, seeds string) {
 	if len(rows) == 0 {
 		return
 	}
@@ -546,4 +549,9 @@ func writeThrottled(b *strings.Builder, rows []throttled.Row, chart string) {
 	}
 	p("All clients in one process, sharing one Retrier (its Budget and Limiter) or one SDK retryer:\n\n%s\n", throttled.Markdown(rows, 1))
 	p("Each client a process of its own (50 Limiters, 50 SDK retryers):\n\n%s\n", throttled.Markdown(rows, throttled.DefaultClients))
+	if seeds != "" {
+		p("The Limiter over many seeds (`TestThrottledSeeds -seeds 20`): the same runs at 2 and 5 times the capacity under seeds 0 to 19, "+
+			"the capacity returning at 80 s plus 0 to 2.9 s so that it comes at every phase of the Limiter's cycle of hold and probe, about 2.5 s "+
+			"(a return just after a cut waits out the 2 s hold):\n\n%s\n", seeds)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -166,3 +167,70 @@ func short(d time.Duration) string {
 	}
 	return fmt.Sprintf("%.1f s", d.Seconds())
 }
+
+// SeedsMarkdown summarises runs of the same policy, processes and demand
+// under different seeds (rows in any order): for each, the worst and the
+// median of what the goals bound, and how many runs recovered later than
+// 2 s.
+func SeedsMarkdown(rows []Row) string {
+	type key struct {
+		policy    string
+		processes int
+		demand    float64
+	}
+	var keys []key
+	runs := map[key][]Row{}
+	for _, r := range rows {
+		k := key{r.Policy, r.Processes, r.Demand}
+		if _, ok := runs[k]; !ok {
+			keys = append(keys, k)
+		}
+		runs[k] = append(runs[k], r)
+	}
+	var b strings.Builder
+	b.WriteString("| policy | processes | demand | seeds | goodput: lowest, median | throttled / success: median, highest | p99: highest | recovery: median, longest | recovery over 2 s |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, k := range keys {
+		rs := runs[k]
+		goodput := sorted(rs, func(r Row) float64 { return r.Goodput })
+		waste := sorted(rs, func(r Row) float64 { return r.ThrottledPerSuccess })
+		p99 := sorted(rs, func(r Row) float64 { return r.P99.Seconds() })
+		recovery := sorted(rs, func(r Row) float64 { // never: longer than any
+			if r.Recovery < 0 {
+				return math.Inf(1)
+			}
+			return r.Recovery.Seconds()
+		})
+		late := 0
+		for _, v := range recovery {
+			if v > 2 {
+				late++
+			}
+		}
+		seconds := func(v float64) time.Duration {
+			if math.IsInf(v, 1) {
+				return -1
+			}
+			return time.Duration(v * float64(time.Second))
+		}
+		fmt.Fprintf(&b, "| %s | %d | %gC | %d | %.3f, %.3f | %s, %s | %s | %s, %s | %d |\n",
+			k.policy, k.processes, k.demand, len(rs), goodput[0], median(goodput),
+			perSuccess(median(waste)), perSuccess(waste[len(waste)-1]), short(seconds(p99[len(p99)-1])),
+			RecoveryText(seconds(median(recovery))), RecoveryText(seconds(recovery[len(recovery)-1])), late)
+	}
+	return b.String()
+}
+
+// sorted returns f of each row, in increasing order.
+func sorted(rows []Row, f func(Row) float64) []float64 {
+	vs := make([]float64, len(rows))
+	for i, r := range rows {
+		vs[i] = f(r)
+	}
+	slices.Sort(vs)
+	return vs
+}
+
+// median is the median of sorted values: the lower middle one of an even
+// number, so that it is one of the runs.
+func median(sorted []float64) float64 { return sorted[(len(sorted)-1)/2] }

@@ -21,6 +21,8 @@ var (
 	deadline  = flag.Duration("deadline", 0, "each call's deadline (0: the default, 10 s)")
 	capacity  = flag.Float64("capacity", 0, "the service's capacity, requests per second (0: the default, 100)")
 	perSecond = flag.Bool("per-second", false, "log the service's refusals in each second")
+	seeds     = flag.Int("seeds", 0, "TestThrottledSeeds: run seeds 0 to seeds-1")
+	seedsPath = flag.String("seeds-md", "", "TestThrottledSeeds: write its summary table (Markdown) to this file")
 )
 
 // TestThrottled runs the policies on the throttled service. By default it
@@ -38,54 +40,22 @@ func TestThrottled(t *testing.T) {
 		}
 		policies, demands, processes, cfg = Policies, []float64{0.5, 1, 2, 5}, []int{1, DefaultClients}, Config{}
 	}
-	if *only != "" {
-		policies = nil
-		for _, p := range Policies {
-			if strings.Contains(p.Name, *only) {
-				policies = append(policies, p)
-			}
-		}
-	}
-	if *demandArg > 0 {
-		demands = []float64{*demandArg}
-	}
-	if *procsArg > 0 {
-		processes = []int{*procsArg}
-	}
+	policies, demands, processes = selected(policies, demands, processes)
 	cfg.Seed, cfg.Deadline, cfg.Capacity = *seedArg, *deadline, *capacity
 
 	start := time.Now()
-	var (
-		mu   sync.Mutex
-		rows []Row
-	)
-	t.Run("sweep", func(t *testing.T) {
-		for _, p := range policies {
-			for _, procs := range processes {
-				t.Run(fmt.Sprintf("%s/processes=%d", p.Name, procs), func(t *testing.T) {
-					t.Parallel()
-					for _, d := range demands {
-						c := cfg
-						c.Demand, c.Processes = d, procs
-						synctest.Test(t, func(t *testing.T) {
-							res, err := Run(t.Context(), c, p)
-							if err != nil {
-								t.Fatal(err)
-							}
-							check(t, p.Name, c, res)
-							mu.Lock()
-							rows = append(rows, Row{Policy: p.Name, Processes: procs, Demand: d, Result: res})
-							mu.Unlock()
-						})
-					}
-				})
-			}
+	rows := runEach(t, policies, processes, func(procs int) []Config {
+		var cs []Config
+		for _, d := range demands {
+			c := cfg
+			c.Demand, c.Processes = d, procs
+			cs = append(cs, c)
 		}
+		return cs
 	})
 	if t.Failed() {
 		return
 	}
-	SortRows(rows)
 	t.Logf("in %v of real time:\n%s", time.Since(start).Round(time.Millisecond), Text(rows))
 	if *perSecond {
 		for _, r := range rows {
@@ -109,6 +79,100 @@ func TestThrottled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestThrottledSeeds runs the Limiter (or the policies -policy names) at 2
+// and 5 times the capacity, in one process and in 50, for 120 s under each
+// of -seeds seeds, and summarises each: how the goals hold from one seed
+// to another, not in one run only. The capacity returns at 80 s plus an
+// offset that spreads the seeds over 3 s, a little more than the Limiter's
+// cycle of hold and probe, so that the recovery is measured at every
+// phase of that cycle. It runs only when -seeds is given.
+func TestThrottledSeeds(t *testing.T) {
+	if *seeds <= 0 {
+		t.Skip("runs with -seeds N")
+	}
+	policies, demands, processes := selected([]Policy{Policies[3]}, []float64{2, 5}, []int{1, DefaultClients})
+	start := time.Now()
+	rows := runEach(t, policies, processes, func(procs int) []Config {
+		var cs []Config
+		for _, d := range demands {
+			for seed := range uint64(*seeds) {
+				offset := time.Duration(seed*30/uint64(*seeds)) * 100 * time.Millisecond
+				cs = append(cs, Config{Demand: d, Processes: procs, Seed: seed, Deadline: *deadline, Capacity: *capacity,
+					Duration: DefaultDuration, StepStart: DefaultStepStart, StepEnd: DefaultStepEnd + offset})
+			}
+		}
+		return cs
+	})
+	if t.Failed() {
+		return
+	}
+	for _, r := range rows {
+		if r.Policy == Policies[3].Name && r.Processes == 1 {
+			checkLimiter(t, r)
+		}
+	}
+	summary := SeedsMarkdown(rows)
+	t.Logf("%d seeds in %v of real time:\n%s", *seeds, time.Since(start).Round(time.Millisecond), summary)
+	if *seedsPath != "" {
+		if err := os.WriteFile(*seedsPath, []byte(summary), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// selected narrows the policies, demands and processes of a test to those
+// -policy, -demand and -processes name.
+func selected(policies []Policy, demands []float64, processes []int) ([]Policy, []float64, []int) {
+	if *only != "" {
+		policies = nil
+		for _, p := range Policies {
+			if strings.Contains(p.Name, *only) {
+				policies = append(policies, p)
+			}
+		}
+	}
+	if *demandArg > 0 {
+		demands = []float64{*demandArg}
+	}
+	if *procsArg > 0 {
+		processes = []int{*procsArg}
+	}
+	return policies, demands, processes
+}
+
+// runEach runs each policy, in each number of processes, under the
+// configs given for it: a parallel subtest per policy and processes, each
+// run in a synctest bubble of its own. It returns the rows, sorted.
+func runEach(t *testing.T, policies []Policy, processes []int, configs func(procs int) []Config) []Row {
+	var (
+		mu   sync.Mutex
+		rows []Row
+	)
+	t.Run("runs", func(t *testing.T) {
+		for _, p := range policies {
+			for _, procs := range processes {
+				t.Run(fmt.Sprintf("%s/processes=%d", p.Name, procs), func(t *testing.T) {
+					t.Parallel()
+					for _, c := range configs(procs) {
+						synctest.Test(t, func(t *testing.T) {
+							res, err := Run(t.Context(), c, p)
+							if err != nil {
+								t.Fatal(err)
+							}
+							check(t, p.Name, c, res)
+							mu.Lock()
+							rows = append(rows, Row{Policy: p.Name, Processes: procs, Demand: c.Demand, Result: res})
+							mu.Unlock()
+						})
+					}
+				})
+			}
+		}
+	})
+	SortRows(rows)
+	return rows
 }
 
 // check holds for every run: the bookkeeping adds up.
@@ -149,18 +213,31 @@ func checkShort(t *testing.T, rows []Row) {
 
 // checkSweep checks the goals of the sweep, in one process at 2 and 5
 // times the capacity: the Limiter's goodput at least 0.95, at most 0.01
-// throttled attempts per success, p99 at most 1 s, failures fast, and
-// goodput back within 2 s of the capacity's return.
+// throttled attempts per success, and what checkLimiter checks.
 func checkSweep(t *testing.T, rows []Row) {
 	checkShort(t, rows)
 	for _, r := range rows {
 		if r.Policy != Policies[3].Name || r.Processes != 1 || r.Demand < 2 {
 			continue
 		}
-		if r.Goodput < 0.95 || r.ThrottledPerSuccess > 0.01 || r.Recovery < 0 || r.Recovery > 2*time.Second {
-			t.Errorf("at %.1fC the Limiter's goodput %.3f, throttled per success %.4f, recovery %v: want 0.95, 0.01, 2 s",
-				r.Demand, r.Goodput, r.ThrottledPerSuccess, r.Recovery)
+		if r.ThrottledPerSuccess > 0.01 {
+			t.Errorf("at %.1fC the Limiter sent %.4f throttled attempts per success, want at most 0.01", r.Demand, r.ThrottledPerSuccess)
 		}
+		checkLimiter(t, r)
+	}
+}
+
+// checkLimiter checks what holds for the Limiter, in one process at 2 or 5
+// times the capacity, under any seed: goodput at least 0.95, p99 at most
+// 1 s, failures fast, and goodput back within 4 s of the capacity's
+// return. A return just after a cut waits out the 2 s hold, then the
+// probe's 0.5 s doubling, then a window of a second; a return at any
+// other moment of the cycle is found sooner.
+func checkLimiter(t *testing.T, r Row) {
+	t.Helper()
+	if r.Goodput < 0.95 || r.P99 > time.Second || r.FailP50 > 200*time.Millisecond || r.Recovery < 0 || r.Recovery > 4*time.Second {
+		t.Errorf("at %.1fC the Limiter's goodput %.3f, p99 %v, median failure %v, recovery %v: want at least 0.95, at most 1 s, 200 ms, 4 s",
+			r.Demand, r.Goodput, r.P99, r.FailP50, r.Recovery)
 	}
 }
 

@@ -42,6 +42,7 @@ func main() {
 		throttledPath  = flag.String("throttled", "", "CSV written by TestThrottled -full -csv")
 		throttledPNG   = flag.String("throttled-png", "", "write the throttled sweep's chart to this PNG file")
 		throttledRef   = flag.String("throttled-chart", "", "the throttled chart's path as RESULTS.md links it")
+		seedsPath      = flag.String("throttled-seeds", "", "the summary TestThrottledSeeds -seeds-md wrote")
 	)
 	flag.Parse()
 	if *benchPath == "" || *contentionPath == "" {
@@ -90,6 +91,13 @@ func main() {
 			}
 		}
 	}
+	var seeds []byte
+	if *seedsPath != "" {
+		var err error
+		if seeds, err = os.ReadFile(*seedsPath); err != nil {
+			log.Fatal(err)
+		}
+	}
 	steps, err := parseSteps(*elapsed)
 	if err != nil {
 		log.Fatal(err)
@@ -105,7 +113,7 @@ func main() {
 		Machine: *machine, CPU: *cpu, Cores: *cores, GoVersion: *goVersion, Date: *date, Load: *load,
 		Command: *command, Bench: bench, Benchstat: string(benchstat),
 		Contention: points, Chart: *chartRef, Elapsed: steps,
-		Throttled: rows, ThrottledChart: *throttledRef,
+		Throttled: rows, ThrottledChart: *throttledRef, ThrottledSeeds: string(seeds),
 	}); err != nil {
 		log.Fatal(err)
 	}
