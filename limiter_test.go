@@ -127,13 +127,13 @@ func TestLimiterCutsToTheServiceCapacity(t *testing.T) {
 		t.Fatalf("Rate() = %.1f after the throttles, want 95%% of the capacity 50 ± 10%%", rate)
 	}
 	served0, throttled0 := svc.counts()
-	drive(t, clk, r, svc, 2*time.Second) // within the hold
+	drive(t, clk, r, svc, 1500*time.Millisecond) // within the 2 s hold
 	served, throttled := svc.counts()
-	if throttled-throttled0 > 1 {
-		t.Errorf("%d throttles in the 2 s after the cut, want at most 1", throttled-throttled0)
+	if throttled-throttled0 > 0 {
+		t.Errorf("%d throttles in the hold, want none", throttled-throttled0)
 	}
-	if got := served - served0; got < 85 || got > 100 {
-		t.Errorf("%d calls served in 2 s, want about 95 (95%% of 50 per second)", got)
+	if got := served - served0; got < 64 || got > 75 {
+		t.Errorf("%d calls served in 1.5 s, want about 71 (95%% of 50 per second)", got)
 	}
 }
 
@@ -349,7 +349,8 @@ func TestLimiterCountsOnlyWhatTheServiceAccepted(t *testing.T) {
 }
 
 // TestLimiterBrakesAStorm: throttles with no success to measure by, as
-// when a fleet starts at full demand, halve the rate offered.
+// when a fleet starts at full demand, cut the rate offered to the share
+// accepted, at most fourfold.
 func TestLimiterBrakesAStorm(t *testing.T) {
 	clk, l, r := oneAttemptEach()
 	_ = r.Do(context.Background(), throttleOp) // the mark
@@ -360,9 +361,10 @@ func TestLimiterBrakesAStorm(t *testing.T) {
 		clk.Advance(10 * time.Millisecond)
 		_ = r.Do(context.Background(), throttleOp)
 	}
-	// 5 throttles in 50 ms: 100 offered per second, halved.
-	if rate := l.Rate(); math.Abs(rate-50) > 1e-9 {
-		t.Errorf("Rate() = %v, want 50", rate)
+	// 5 throttles in 50 ms, none accepted: 100 offered per second, a
+	// quarter of it.
+	if rate := l.Rate(); math.Abs(rate-25) > 1e-9 {
+		t.Errorf("Rate() = %v, want 25", rate)
 	}
 }
 

@@ -243,11 +243,12 @@ func message(err error) (text string) {
 // sequence, and replaces invalid UTF-8 (a server's code or message is any
 // bytes) with U+FFFD, as OpenTelemetry's string attributes must be valid.
 func truncate(s string, n int) string {
-	s = cut(s, n)
 	if !utf8.ValidString(s) {
-		s = cut(strings.ToValidUTF8(s, "\uFFFD"), n)
+		// Replace first, on a prefix a little longer than n: cutting
+		// first would walk back over stray continuation bytes.
+		s = strings.ToValidUTF8(s[:min(len(s), n+utf8.UTFMax)], "\uFFFD")
 	}
-	return s
+	return cut(s, n)
 }
 
 // cut shortens s to at most n bytes, at a rune boundary.

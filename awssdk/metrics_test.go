@@ -70,8 +70,8 @@ func TestMetricsAndBudgetSameAsDo(t *testing.T) {
 		return result{rm, budget.Tokens()}
 	}
 	do, adapter := run(t, false), run(t, true)
-	if len(do.metrics.ScopeMetrics) != 1 || len(do.metrics.ScopeMetrics[0].Metrics) == 0 {
-		t.Fatalf("Do recorded %+v; want awsretry's metrics", do.metrics.ScopeMetrics)
+	if len(do.metrics.ScopeMetrics) != 1 || len(do.metrics.ScopeMetrics[0].Metrics) == 0 || len(adapter.metrics.ScopeMetrics) != 1 {
+		t.Fatalf("Do recorded %+v, the adapter %+v; want awsretry's metrics from both", do.metrics.ScopeMetrics, adapter.metrics.ScopeMetrics)
 	}
 	metricdatatest.AssertEqual(t, do.metrics.ScopeMetrics[0], adapter.metrics.ScopeMetrics[0], metricdatatest.IgnoreTimestamp())
 	// The SDK's bucket: 500 tokens; the throttle's retry takes 5, the

@@ -7,7 +7,7 @@
 #   2. benchstat's summary of those runs;
 #   3. the full contention sweep (TestContention -full) in virtual time;
 #   4. the throttled-service sweep (TestThrottled -full) in virtual time,
-#      and the Limiter over 20 seeds (TestThrottledSeeds);
+#      and the Limiter over 30 seeds (TestThrottledSeeds);
 #   5. the charts and RESULTS.md (cmd/report).
 # The raw outputs are kept in benchmarks/results/.
 #
@@ -56,9 +56,9 @@ echo "== throttled service: 7 policies x 4 demands x 1 and 50 processes, 120 s e
 start=$SECONDS
 go test -count 1 -run '^TestThrottled$' ./throttled -args -full -csv "$PWD/results/throttled.csv"
 step throttled $((SECONDS - start))
-echo "== throttled service: the Limiter at 2 and 5 times the capacity, 1 and 50 processes, 20 seeds"
+echo "== throttled service: the Limiter at 2 and 5 times the capacity, 1 and 50 processes, 30 seeds"
 start=$SECONDS
-go test -count 1 -run '^TestThrottledSeeds$' ./throttled -args -seeds 20 -seeds-md "$PWD/results/throttled-seeds.md"
+go test -count 1 -run '^TestThrottledSeeds$' ./throttled -args -seeds 30 -seeds-md "$PWD/results/throttled-seeds.md"
 step throttled_seeds $((SECONDS - start))
 
 echo "== chart and RESULTS.md"

@@ -550,8 +550,9 @@ func writeThrottled(b *strings.Builder, rows []throttled.Row, chart, seeds strin
 	p("All clients in one process, sharing one Retrier (its Budget and Limiter) or one SDK retryer:\n\n%s\n", throttled.Markdown(rows, 1))
 	p("Each client a process of its own (50 Limiters, 50 SDK retryers):\n\n%s\n", throttled.Markdown(rows, throttled.DefaultClients))
 	if seeds != "" {
-		p("The Limiter over many seeds (`TestThrottledSeeds -seeds 20`): the same runs at 2 and 5 times the capacity under seeds 0 to 19, "+
-			"the capacity returning at 80 s plus 0 to 2.9 s so that it comes at every phase of the Limiter's cycle of hold and probe, about 2.5 s "+
-			"(a return just after a cut waits out the 2 s hold):\n\n%s\n", seeds)
+		p("The Limiter over many seeds (`TestThrottledSeeds`): the same runs at 2 and 5 times the capacity under each seed, "+
+			"the capacity returning at 80 s plus 0 to 2.9 s, 100 ms more with each seed of 30, so that it comes at every phase of the Limiter's "+
+			"cycle of hold and probe, about 2.5 s (a return just after a cut waits out the 2 s hold); medians of an even number of runs are "+
+			"the mean of the two in the middle:\n\n%s\n", seeds)
 	}
 }

@@ -216,9 +216,18 @@ func SeedsMarkdown(rows []Row) string {
 		fmt.Fprintf(&b, "| %s | %d | %gC | %d | %.3f, %.3f | %s, %s | %s | %s, %s | %d |\n",
 			k.policy, k.processes, k.demand, len(rs), goodput[0], median(goodput),
 			perSuccess(median(waste)), perSuccess(waste[len(waste)-1]), short(seconds(p99[len(p99)-1])),
-			RecoveryText(seconds(median(recovery))), RecoveryText(seconds(recovery[len(recovery)-1])), late)
+			medianText(seconds(median(recovery))), RecoveryText(seconds(recovery[len(recovery)-1])), late)
 	}
 	return b.String()
+}
+
+// medianText is RecoveryText to a hundredth of a second: a median of an
+// even number of runs can fall between two tenths.
+func medianText(d time.Duration) string {
+	if d < 0 {
+		return "never"
+	}
+	return fmt.Sprintf("%.2f s", d.Seconds())
 }
 
 // sorted returns f of each row, in increasing order.
@@ -231,6 +240,12 @@ func sorted(rows []Row, f func(Row) float64) []float64 {
 	return vs
 }
 
-// median is the median of sorted values: the lower middle one of an even
-// number, so that it is one of the runs.
-func median(sorted []float64) float64 { return sorted[(len(sorted)-1)/2] }
+// median is the median of sorted values: of an even number, the mean of
+// the two in the middle.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
