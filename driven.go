@@ -99,7 +99,7 @@ func (op *operation) Retryable(err error) bool {
 }
 
 // Retry is the rest of Do's loop for a failed attempt: decide, pay, record,
-// wait.
+// wait (Retrier.retry).
 func (op *operation) Retry(ctx context.Context, err error) error {
 	n := op.prog.attempts
 	if op.classified != n {
@@ -108,23 +108,11 @@ func (op *operation) Retry(ctx context.Context, err error) error {
 	if !op.prog.last.Classification.Retryable {
 		return giveUp(ctx, ReasonExhausted, n, err) // not asked by aws-sdk-go-v2, which checks first
 	}
-	wait, reason := op.r.decide(ctx, n, op.start, &op.waits, op.prog.last.Classification.RetryAfter)
-	if reason == "" {
-		var ok bool
-		if op.paid, ok = op.r.budget.take(op.prog.last.Classification.Class); !ok {
-			reason = ReasonBudget
-		}
-	}
-	if reason != "" {
-		if reason == ReasonBudget {
+	if rerr := op.r.retry(ctx, err, &op.prog.last, op.start, &op.waits, &op.sleeper, &op.rec, &op.paid); rerr != nil {
+		if rerr.Reason == ReasonBudget {
 			op.quota = [2]int{op.r.budget.Tokens(), int(op.r.budget.cost(op.prog.last.Classification.Class))}
 		}
-		return giveUp(ctx, reason, n, err)
-	}
-	op.prog.last.Delay = wait
-	op.rec.retrying(ctx, &op.prog.last)
-	if op.sleeper.sleep(ctx, op.r.clock, wait) != nil {
-		return canceled(ctx, n, err)
+		return rerr
 	}
 	return nil
 }

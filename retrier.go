@@ -205,22 +205,33 @@ func (r *Retrier) loop(ctx context.Context, fn func(context.Context) error, p *p
 		if !p.last.Classification.Retryable {
 			return err
 		}
-		wait, reason := r.decide(ctx, n, start, &waits, p.last.Classification.RetryAfter)
-		if reason == "" {
-			var ok bool
-			if paid, ok = r.budget.take(p.last.Classification.Class); !ok {
-				reason = ReasonBudget
-			}
-		}
-		if reason != "" {
-			return giveUp(ctx, reason, n, err)
-		}
-		p.last.Delay = wait
-		rec.retrying(ctx, &p.last)
-		if sleeper.sleep(ctx, r.clock, wait) != nil {
-			return canceled(ctx, n, err)
+		if rerr := r.retry(ctx, err, &p.last, start, &waits, &sleeper, rec, &paid); rerr != nil {
+			return rerr
 		}
 	}
+}
+
+// retry is the loop's step after failed attempt a, classified retryable:
+// decide, pay the Budget (*paid is what the retry took), record, wait. It
+// returns the RetryError that ends the call instead, if any. Do's loop and
+// the operations of another retry loop (driven.go) share it.
+func (r *Retrier) retry(ctx context.Context, err error, a *Attempt, start time.Time, w *waits, s *sleeper, rec *recorder, paid *int64) *RetryError {
+	wait, reason := r.decide(ctx, a.Number, start, w, a.Classification.RetryAfter)
+	if reason == "" {
+		var ok bool
+		if *paid, ok = r.budget.take(a.Classification.Class); !ok {
+			reason = ReasonBudget
+		}
+	}
+	if reason != "" {
+		return giveUp(ctx, reason, a.Number, err)
+	}
+	a.Delay = wait
+	rec.retrying(ctx, a)
+	if s.sleep(ctx, r.clock, wait) != nil {
+		return canceled(ctx, a.Number, err)
+	}
+	return nil
 }
 
 // refused ends a call whose next attempt the Limiter refused: it gives
