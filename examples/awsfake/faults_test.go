@@ -309,41 +309,49 @@ func (tc faultCase) fetch(c awsfake.Clients, op string) error {
 // each protocol's client when the SDK makes a single attempt, as under
 // awsretry.
 func TestFaultsWithOneSDKAttempt(t *testing.T) {
+	eachFault(t, func(t *testing.T, tc faultCase, op string, srv *awsfake.Server) {
+		c := awsfake.NewClients(tc.config(srv.URL))
+		tc.setUp(srv, op)
+
+		err := tc.fetch(c, op)
+		if err == nil {
+			t.Fatal("call succeeded, want the fault's error")
+		}
+		t.Logf("error chain:\n%s", chain(err))
+		want := 1
+		if tc.refused {
+			want = 0
+		}
+		if got := srv.Calls(op); got != want {
+			t.Errorf("server saw %d requests, want %d", got, want)
+		}
+		got := shapeOf(err)
+		if tc.raced != nil && tc.raced(op) != nil && got == *tc.raced(op) {
+			t.Logf("net/http closed the connection first (see closeMidBodyRaced)")
+			return
+		}
+		if want := tc.want(op); got != want {
+			t.Errorf("error shape\n got %+v\nwant %+v", got, want)
+		}
+		if !strings.Contains(err.Error(), tc.text) {
+			t.Errorf("error %q does not say %q", err, tc.text)
+		}
+		if tc.name == "close mid-body" && op == "s3:GetObject" && err != io.ErrUnexpectedEOF {
+			t.Errorf("reading the S3 body failed with %#v, want io.ErrUnexpectedEOF itself", err)
+		}
+	})
+}
+
+// eachFault runs test, in parallel, for each fault case and operation, with
+// a server of its own.
+func eachFault(t *testing.T, test func(t *testing.T, tc faultCase, op string, srv *awsfake.Server)) {
 	for _, tc := range faultCases {
 		for _, op := range awsfake.FaultOps {
 			t.Run(tc.name+"/"+op, func(t *testing.T) {
 				t.Parallel()
 				srv := awsfake.NewServer()
 				defer srv.Close()
-				c := awsfake.NewClients(tc.config(srv.URL))
-				tc.setUp(srv, op)
-
-				err := tc.fetch(c, op)
-				if err == nil {
-					t.Fatal("call succeeded, want the fault's error")
-				}
-				t.Logf("error chain:\n%s", chain(err))
-				want := 1
-				if tc.refused {
-					want = 0
-				}
-				if got := srv.Calls(op); got != want {
-					t.Errorf("server saw %d requests, want %d", got, want)
-				}
-				got := shapeOf(err)
-				if tc.raced != nil && tc.raced(op) != nil && got == *tc.raced(op) {
-					t.Logf("net/http closed the connection first (see closeMidBodyRaced)")
-					return
-				}
-				if want := tc.want(op); got != want {
-					t.Errorf("error shape\n got %+v\nwant %+v", got, want)
-				}
-				if !strings.Contains(err.Error(), tc.text) {
-					t.Errorf("error %q does not say %q", err, tc.text)
-				}
-				if tc.name == "close mid-body" && op == "s3:GetObject" && err != io.ErrUnexpectedEOF {
-					t.Errorf("reading the S3 body failed with %#v, want io.ErrUnexpectedEOF itself", err)
-				}
+				test(t, tc, op, srv)
 			})
 		}
 	}
@@ -352,57 +360,50 @@ func TestFaultsWithOneSDKAttempt(t *testing.T) {
 // TestFaultsWithTheSDKDefaultRetryer records whether the SDK's own retryer
 // retries a single fault and then succeeds.
 func TestFaultsWithTheSDKDefaultRetryer(t *testing.T) {
-	for _, tc := range faultCases {
-		for _, op := range awsfake.FaultOps {
-			t.Run(tc.name+"/"+op, func(t *testing.T) {
-				t.Parallel()
-				srv := awsfake.NewServer()
-				defer srv.Close()
-				var retried []error
-				c := awsfake.NewClients(sdkRetrying(tc.config(srv.URL), func(err error) {
-					retried = append(retried, err)
-					if tc.refused {
-						if err := srv.Restart(); err != nil {
-							t.Errorf("Restart: %v", err)
-						}
-					}
-				}))
-				tc.setUp(srv, op)
+	eachFault(t, func(t *testing.T, tc faultCase, op string, srv *awsfake.Server) {
+		var retried []error
+		c := awsfake.NewClients(sdkRetrying(tc.config(srv.URL), func(err error) {
+			retried = append(retried, err)
+			if tc.refused {
+				if err := srv.Restart(); err != nil {
+					t.Errorf("Restart: %v", err)
+				}
+			}
+		}))
+		tc.setUp(srv, op)
 
-				err := tc.fetch(c, op)
-				requests := srv.Calls(op)
-				if tc.raced != nil && tc.raced(op) != nil && len(retried) == 1 && errors.Is(retried[0], net.ErrClosed) {
-					t.Logf("net/http closed the connection first (see closeMidBodyRaced)")
-					if err != nil || requests != 2 {
-						t.Errorf("err %v after %d requests, want success after 2", err, requests)
-					}
-					return
-				}
-				if !tc.retried {
-					if err == nil || len(retried) != 0 || requests != 1 {
-						for _, e := range retried {
-							t.Logf("retried on:\n%s", chain(e))
-						}
-						t.Fatalf("err %v after %d retries and %d requests; want the fault's error, no retry, 1 request", err, len(retried), requests)
-					}
-					if got, want := shapeOf(err), tc.want(op); got != want {
-						t.Errorf("error shape\n got %+v\nwant %+v", got, want)
-					}
-					return
-				}
-				want := 2 // the fault, then success
-				if tc.refused {
-					want = 1 // the refused dial never reached the server
-				}
-				if err != nil || len(retried) != 1 || requests != want {
-					t.Fatalf("err %v after %d retries and %d requests; want success after 1 retry and %d requests", err, len(retried), requests, want)
-				}
-				if !strings.Contains(retried[0].Error(), tc.text) {
-					t.Errorf("retried on %q, want an error saying %q", retried[0], tc.text)
-				}
-			})
+		err := tc.fetch(c, op)
+		requests := srv.Calls(op)
+		if tc.raced != nil && tc.raced(op) != nil && len(retried) == 1 && errors.Is(retried[0], net.ErrClosed) {
+			t.Logf("net/http closed the connection first (see closeMidBodyRaced)")
+			if err != nil || requests != 2 {
+				t.Errorf("err %v after %d requests, want success after 2", err, requests)
+			}
+			return
 		}
-	}
+		if !tc.retried {
+			if err == nil || len(retried) != 0 || requests != 1 {
+				for _, e := range retried {
+					t.Logf("retried on:\n%s", chain(e))
+				}
+				t.Fatalf("err %v after %d retries and %d requests; want the fault's error, no retry, 1 request", err, len(retried), requests)
+			}
+			if got, want := shapeOf(err), tc.want(op); got != want {
+				t.Errorf("error shape\n got %+v\nwant %+v", got, want)
+			}
+			return
+		}
+		want := 2 // the fault, then success
+		if tc.refused {
+			want = 1 // the refused dial never reached the server
+		}
+		if err != nil || len(retried) != 1 || requests != want {
+			t.Fatalf("err %v after %d retries and %d requests; want success after 1 retry and %d requests", err, len(retried), requests, want)
+		}
+		if !strings.Contains(retried[0].Error(), tc.text) {
+			t.Errorf("retried on %q, want an error saying %q", retried[0], tc.text)
+		}
+	})
 }
 
 // skewCodes are the codes each protocol answers a request signed at a time
