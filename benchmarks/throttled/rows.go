@@ -1,7 +1,7 @@
 package throttled
 
 import (
-	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/awsretry/awsretry/benchmarks/internal/csvtable"
 )
 
 // Row is one run of the sweep: a policy, in so many processes, at a demand.
@@ -47,35 +49,19 @@ var csvHeader = []string{"policy", "processes", "demand", "calls", "succeeded", 
 
 // WriteCSV writes rows, one per line, after a header.
 func WriteCSV(w io.Writer, rows []Row) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(csvHeader); err != nil {
-		return err
-	}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	s := func(d time.Duration) string { return f(d.Seconds()) }
-	for _, r := range rows {
-		if err := cw.Write([]string{r.Policy, strconv.Itoa(r.Processes), f(r.Demand),
+	return csvtable.Write(w, csvHeader, rows, func(r Row) []string {
+		return []string{r.Policy, strconv.Itoa(r.Processes), f(r.Demand),
 			strconv.Itoa(r.Calls), strconv.Itoa(r.Succeeded), strconv.Itoa(r.Failed), f(r.Goodput),
 			f(r.ThrottledPerSuccess), f(r.AttemptsPerCall), s(r.P50), s(r.P99), s(r.FailP50),
-			s(r.Recovery), f(r.Fairness)}); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
+			s(r.Recovery), f(r.Fairness)}
+	})
 }
 
 // ReadCSV reads what WriteCSV wrote.
 func ReadCSV(r io.Reader) ([]Row, error) {
-	records, err := csv.NewReader(r).ReadAll()
-	if err != nil {
-		return nil, err
-	}
-	if len(records) == 0 || !slices.Equal(records[0], csvHeader) {
-		return nil, fmt.Errorf("throttled CSV: want the header %q", strings.Join(csvHeader, ","))
-	}
-	var rows []Row
-	for i, rec := range records[1:] {
+	return csvtable.Read(r, "throttled CSV", csvHeader, func(rec []string) (Row, error) {
 		var (
 			row  = Row{Policy: rec[0]}
 			errs []error
@@ -102,14 +88,8 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 		row.Goodput, row.ThrottledPerSuccess, row.AttemptsPerCall = num(rec[6]), num(rec[7]), num(rec[8])
 		row.P50, row.P99, row.FailP50, row.Recovery = dur(rec[9]), dur(rec[10]), dur(rec[11]), dur(rec[12])
 		row.Fairness = num(rec[13])
-		for _, err := range errs {
-			if err != nil {
-				return nil, fmt.Errorf("throttled CSV, line %d: %w", i+2, err)
-			}
-		}
-		rows = append(rows, row)
-	}
-	return rows, nil
+		return row, errors.Join(errs...)
+	})
 }
 
 // Text formats rows for a test log.
