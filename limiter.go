@@ -33,21 +33,21 @@ import (
 // accepted in between (successes, and errors of its own that are not
 // retried; not transient or connection failures), over the time between,
 // measure its capacity, or this process's share of it. On a throttle the
-// Limiter takes that measure, once at least 10 requests were accepted
-// since the last one or a second has passed, and holds 95% of it for
-// 2 s, which lets the service's bucket refill; then it probes, doubling
-// the rate every 500 ms, until the next throttle measures again. A measure
-// over more than 10 s, or over more than 4 s that is the first or under
-// half the held rate, is not trusted (the bucket may have filled while
-// little was asked of it): the throttle starts a new measure instead.
-// Throttles answering attempts sent before the last cut say nothing new
-// and are ignored; attempts already waiting when the rate is cut queue
-// again at the new rate. If 5 throttles come after the last cut or
-// measure with too few accepted requests to measure by (a storm, as when a
-// fleet starts at full demand), it cuts the rate offered since the
-// measure began to the share the service accepted, by half to a quarter. Once the probe has grown four-fold with no throttle, the
-// first time nobody waits for a slot the demand is below the capacity: the
-// Limiter stops limiting until the next throttle.
+// Limiter takes that measure, once at least 10 requests were accepted since
+// the last one or a second has passed, and holds 95% of it for 2 s, which
+// lets the service's bucket refill; then it probes, doubling the rate every
+// 500 ms, until the next throttle measures again. A measure over more than
+// 10 s, or over more than 4 s that is the first or under half the held rate,
+// is not trusted (the bucket may have filled while little was asked of it):
+// the throttle starts a new measure instead. Throttles answering attempts
+// sent before the last cut say nothing new and are ignored; attempts already
+// waiting when the rate is cut queue again at the new rate. If 5 throttles
+// come after the last cut or measure with too few accepted requests to
+// measure by (a storm, as when a fleet starts at full demand), it cuts the
+// rate offered since the measure began to the share the service accepted, by
+// half to a quarter. Once the probe has grown four-fold with no throttle,
+// the first time nobody waits for a slot the demand is below the capacity:
+// the Limiter stops limiting until the next throttle.
 //
 // Each probe costs one or two throttled attempts, and the hold spaces the
 // probes, so at a service limit there is a throttled attempt every second

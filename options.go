@@ -166,9 +166,9 @@ func WithMaxElapsed(d time.Duration) Option {
 // context, without a goroutine. An attempt that fails because it overran d
 // while the caller's context is still live is retried as ClassTimeout,
 // unless its error says it is permanent (Permanent, or RetryableError()
-// false); the caller's own deadline still ends Do, as always. The deadline is on real
-// time, whatever the Clock. 0 means no timeout, the default; d must not be
-// negative.
+// false); the caller's own deadline still ends Do, as always. The deadline
+// is on real time, whatever the Clock. 0 means no timeout, the default; d
+// must not be negative.
 func WithAttemptTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d < 0 {
@@ -322,9 +322,10 @@ func WithErrorMessages(on bool) Option {
 }
 
 // WithLogger logs each scheduled retry ("awsretry: retrying", level Info,
-// with the attempt, the error type, the class and the delay) and the end of a failed Do
-// call ("awsretry: giving up", level Warn, or Info for a non-retryable
-// error, with the outcome, the attempts and the error type). Off by default.
+// with the attempt, the error type, the class and the delay) and the end of
+// a failed Do call ("awsretry: giving up", level Warn, or Info for a
+// non-retryable error, with the outcome, the attempts and the error type).
+// Off by default.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error {
 		if l == nil {

@@ -16,9 +16,10 @@
 // whether or not the previous ones have ended), their rates summing to
 // Demand x C; each call has a deadline and runs through the policy of the
 // client's process: all clients in one process by default, sharing one
-// Retrier (and its Budget and Limiter) or one SDK retryer. Everything waits with package time: inside a testing/synctest
-// bubble a two-minute run takes about a second of real time, and every
-// random draw comes from per-client streams derived from the seed.
+// Retrier (and its Budget and Limiter) or one SDK retryer. Everything waits
+// with package time: inside a testing/synctest bubble a two-minute run takes
+// about a second of real time, and every random draw comes from per-client
+// streams derived from the seed.
 package throttled
 
 import (

@@ -84,14 +84,15 @@ func TestThrottled(t *testing.T) {
 
 // TestThrottledSeeds runs the Limiter (or the policies -policy names) at 2
 // and 5 times the capacity, in one process and in 50, for 120 s under each
-// of -seeds seeds, and summarises each: how the goals hold from one seed
-// to another, not in one run only. The capacity returns at 80 s plus an
-// offset spread over 0 to 2.9 s in whole 100 ms bins (the bins the
-// recovery is measured in; 100 ms more with each seed of 30), a little
-// more than the Limiter's cycle of hold and probe, so that the recovery is measured at every phase of that
-// cycle. With 10 seeds or more it checks the goals at the median, in one
-// process at 2 and 5 times the capacity: at most 0.01 throttled attempts
-// per success, recovery within 2 s. It runs only when -seeds is given.
+// of -seeds seeds, and summarises each: how the goals hold from one seed to
+// another, not in one run only. The capacity returns at 80 s plus an offset
+// spread over 0 to 2.9 s in whole 100 ms bins (the bins the recovery is
+// measured in; 100 ms more with each seed of 30), a little more than the
+// Limiter's cycle of hold and probe, so that the recovery is measured at
+// every phase of that cycle. With 10 seeds or more it checks the goals at
+// the median, in one process at 2 and 5 times the capacity: at most 0.01
+// throttled attempts per success, recovery within 2 s. It runs only when
+// -seeds is given.
 func TestThrottledSeeds(t *testing.T) {
 	if *seeds <= 0 {
 		t.Skip("runs with -seeds N")

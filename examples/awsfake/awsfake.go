@@ -17,10 +17,11 @@
 //
 // Besides error documents a scripted reply can be a fault of the connection
 // itself (see Fault): a TCP reset, a connection closed before any response,
-// a body cut short, a server that never answers. A Server can also stop listening and listen again on the same
-// address (Stop, Restart), so that a client's dial is refused by the kernel,
-// and a reply can carry a skewed Date header (Reply.DateOffset) while the
-// handler records when each request was signed (SigningTimes).
+// a body cut short, a server that never answers. A Server can also stop
+// listening and listen again on the same address (Stop, Restart), so that a
+// client's dial is refused by the kernel, and a reply can carry a skewed
+// Date header (Reply.DateOffset) while the handler records when each request
+// was signed (SigningTimes).
 package awsfake
 
 import (

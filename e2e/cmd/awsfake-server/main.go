@@ -1,7 +1,7 @@
-// Command awsfake-server runs the local AWS-compatible endpoint of
-// package awsfake as a service of its own, "awsfake-ec2" (scenario.ServerService), for the
-// end-to-end tracing test: each request gets an OpenTelemetry SERVER span
-// (otelhttp), a child of the caller's span through the W3C traceparent
+// Command awsfake-server runs the local AWS-compatible endpoint of package
+// awsfake as a service of its own, "awsfake-ec2" (scenario.ServerService),
+// for the end-to-end tracing test: each request gets an OpenTelemetry SERVER
+// span (otelhttp), a child of the caller's span through the W3C traceparent
 // header, exported over OTLP to Jaeger.
 //
 // It scripts the demo's misbehaviour: RunInstances is throttled once

@@ -38,15 +38,15 @@ func Start(ctx context.Context, service, endpoint string) (*sdktrace.TracerProvi
 	// from OTEL_SERVICE_NAME; the name given here wins.
 	//
 	// ip, 127.0.0.1 for both processes, tells Jaeger that their spans come
-	// from one host, with one clock: its query API (/api/traces) knows a span's host only
-	// by the process tag "ip", as Jaeger's own clients set it. Without it,
-	// Jaeger's clock-skew adjuster compares every span with its parent and
-	// warns of a child that ends after its parent, although no clock is
-	// skewed: otelhttp's CLIENT span does, under the SDK's DoHTTPRequest
-	// span, whenever it is also the shorter of the two (the SDK ends
-	// DoHTTPRequest when the response's headers are in, otelhttp ends its
-	// span when the SDK has read the body). The check verifies the nesting
-	// in time that matters itself.
+	// from one host, with one clock: its query API (/api/traces) knows a
+	// span's host only by the process tag "ip", as Jaeger's own clients set
+	// it. Without it, Jaeger's clock-skew adjuster compares every span with
+	// its parent and warns of a child that ends after its parent, although
+	// no clock is skewed: otelhttp's CLIENT span does, under the SDK's
+	// DoHTTPRequest span, whenever it is also the shorter of the two (the
+	// SDK ends DoHTTPRequest when the response's headers are in, otelhttp
+	// ends its span when the SDK has read the body). The check verifies the
+	// nesting in time that matters itself.
 	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(
 		attribute.String("service.name", service),
 		attribute.String("ip", "127.0.0.1")))
