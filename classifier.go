@@ -315,7 +315,7 @@ func (c *custom) Classify(err error) (cl Classification) {
 	var f errorFacts
 	ok := f.gatherSafely(err)
 	if ok && !f.canceled {
-		if mark, found := findError[*verdictError](err); found {
+		if mark := f.mark; mark != nil {
 			if !mark.retryable {
 				return Classification{Code: f.code}
 			}

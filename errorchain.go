@@ -26,8 +26,9 @@ type errorFacts struct {
 	modeled bool
 	hasAPI  bool
 
-	verdict      int8  // the first RetryableError() in the chain: +1 true, -1 false, 0 none
-	verdictClass Class // the class a verdictError gives, if that error is one
+	verdict      int8          // the first RetryableError() in the chain: +1 true, -1 false, 0 none
+	verdictClass Class         // the class a verdictError gives, if that error is one
+	mark         *verdictError // the first mark of Retryable, RetryableAs or Permanent in the chain
 
 	canceled bool // a CanceledError() in the chain is true, or a context error is in it
 
@@ -120,6 +121,9 @@ func (f *errorFacts) note(err error) {
 				f.verdictClass = v.class
 			}
 		}
+	}
+	if v, ok := err.(*verdictError); ok && f.mark == nil {
+		f.mark = v
 	}
 	if x, ok := err.(interface{ CanceledError() bool }); ok && x.CanceledError() {
 		f.canceled = true
