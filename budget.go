@@ -36,7 +36,9 @@ type Budget struct {
 // behaviour), and 1 back per first-try success.
 type BudgetConfig struct {
 	// Capacity is the tokens the bucket holds when full, and starts with.
-	// 0 means 500.
+	// 0 means 500. Any value up to math.MaxInt works (refunds saturate
+	// at the capacity), so math.MaxInt is a bucket that practically never
+	// runs dry.
 	Capacity int
 	// Costs are the tokens a retry of an error of each class takes; 0
 	// makes a class free. A class not listed costs its default: 14 for
@@ -127,6 +129,7 @@ func (b *Budget) take(c Class) (int64, bool) {
 		if have < cost {
 			return 0, false
 		}
+		// have-cost cannot overflow: both are at least 0.
 		if b.tokens.CompareAndSwap(have, have-cost) {
 			return cost, true
 		}
@@ -134,7 +137,8 @@ func (b *Budget) take(c Class) (int64, bool) {
 }
 
 // refund puts tokens back after a successful call: the reward after a
-// first-try success, else the cost of the last retry.
+// first-try success, else the cost of the last retry; the bucket fills to
+// its capacity and no further.
 func (b *Budget) refund(firstTry bool, lastCost int64) {
 	if b == nil {
 		return
@@ -148,7 +152,14 @@ func (b *Budget) refund(firstTry bool, lastCost int64) {
 	}
 	for {
 		have := b.tokens.Load()
-		next := min(have+n, b.capacity)
+		// Compare n with the room left, not have+n with the capacity:
+		// near math.MaxInt64 (a Capacity or Reward of math.MaxInt) the
+		// sum overflows to a negative count that refuses every retry.
+		// The room cannot overflow: 0 <= have <= capacity.
+		next := b.capacity
+		if n < b.capacity-have {
+			next = have + n
+		}
 		if next == have || b.tokens.CompareAndSwap(have, next) {
 			return
 		}

@@ -3,6 +3,7 @@ package awsretry_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -242,5 +243,86 @@ func TestNilBudgetTokens(t *testing.T) {
 	var b *awsretry.Budget
 	if n := b.Tokens(); n != 0 {
 		t.Errorf("a nil Budget's Tokens() = %d, want 0", n)
+	}
+}
+
+// TestBudgetAtExtremes: capacities, costs and rewards up to math.MaxInt
+// (a natural "practically unlimited") neither overflow nor refuse what the
+// bucket can pay. Each case makes the calls of ops in turn (a throttled
+// attempt retried once, or a first-try success) and checks the tokens
+// after each.
+func TestBudgetAtExtremes(t *testing.T) {
+	const huge = math.MaxInt
+	retryOnce := func(r *awsretry.Retrier) error {
+		op, _ := failing(apiError("ThrottlingException", 400))
+		return r.Do(context.Background(), func(context.Context) error { return op() })
+	}
+	firstTry := func(r *awsretry.Retrier) error {
+		return r.Do(context.Background(), func(context.Context) error { return nil })
+	}
+	drain := func(r *awsretry.Retrier) error { // two retries paid, then a failure: nothing back
+		op, _ := failing(apiError("ThrottlingException", 400), apiError("ThrottlingException", 400), errPlain)
+		return r.Do(context.Background(), func(context.Context) error { return op() })
+	}
+	type step struct {
+		name string
+		do   func(*awsretry.Retrier) error
+		want int // tokens after it
+	}
+	for _, tt := range []struct {
+		name   string
+		config awsretry.BudgetConfig
+		steps  []step
+	}{
+		{"Capacity MaxInt", awsretry.BudgetConfig{Capacity: huge}, []step{
+			{"first-try success", firstTry, huge},
+			{"a retry, refunded", retryOnce, huge},
+			{"first-try success", firstTry, huge},
+		}},
+		{"Reward MaxInt", awsretry.BudgetConfig{Reward: huge}, []step{
+			{"first-try success at full", firstTry, 500},
+			{"two retries and a failure", drain, 490},
+			{"first-try success", firstTry, 500},
+		}},
+		{"Capacity and Reward MaxInt", awsretry.BudgetConfig{Capacity: huge, Reward: huge}, []step{
+			{"first-try success at full", firstTry, huge},
+			{"two retries and a failure", drain, huge - 10},
+			{"first-try success", firstTry, huge},
+		}},
+		{"Capacity and cost MaxInt", awsretry.BudgetConfig{Capacity: huge, Costs: map[awsretry.Class]int{awsretry.ClassThrottle: huge}}, []step{
+			{"a retry, refunded", retryOnce, huge},
+			{"first-try success at full", firstTry, huge},
+		}},
+	} {
+		b := mustBudget(tt.config)
+		r := awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock()))
+		for i, s := range tt.steps {
+			err := s.do(r)
+			if err != nil && !errors.Is(err, errPlain) {
+				t.Errorf("%s, step %d (%s): %v", tt.name, i+1, s.name, err)
+			}
+			if got := b.Tokens(); got != s.want {
+				t.Errorf("%s, step %d (%s): %d tokens, want %d", tt.name, i+1, s.name, got, s.want)
+			}
+		}
+	}
+
+	// A cost of MaxInt is more than a bucket of 500 can pay: refused,
+	// taking nothing; a bucket of MaxInt pays it once, and then nothing.
+	b := mustBudget(awsretry.BudgetConfig{Costs: map[awsretry.Class]int{awsretry.ClassThrottle: huge}})
+	err := retryOnce(awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock())))
+	var re *awsretry.RetryError
+	if !errors.As(err, &re) || re.Reason != awsretry.ReasonBudget || b.Tokens() != 500 {
+		t.Errorf("a retry costing MaxInt from 500 tokens: %v, %d tokens; want a refusal of reason budget and 500", err, b.Tokens())
+	}
+	b = mustBudget(awsretry.BudgetConfig{Capacity: huge, Costs: map[awsretry.Class]int{awsretry.ClassThrottle: huge}})
+	var during []int
+	r := awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock()),
+		awsretry.WithOnRetry(func(context.Context, awsretry.Attempt) { during = append(during, b.Tokens()) }))
+	calls := 0
+	err = r.Do(context.Background(), func(context.Context) error { calls++; return apiError("ThrottlingException", 400) })
+	if !errors.As(err, &re) || re.Reason != awsretry.ReasonBudget || calls != 2 || len(during) != 1 || during[0] != 0 || b.Tokens() != 0 {
+		t.Errorf("retries costing MaxInt from MaxInt tokens: %v after %d calls, tokens during %v, %d after; want one retry paid (0 left), the next refused",
+			err, calls, during, b.Tokens())
 	}
 }
