@@ -23,9 +23,32 @@ import (
 //
 // Share one Limiter between the Retriers (and goroutines) of a process that
 // call the same throttled resource, like a Budget: it learns from all their
-// attempts. They must share its Clock too: New refuses a Limiter already
-// used with another. Its zero value is ready to use; it is safe for
-// concurrent use.
+// attempts. Its zero value is ready to use; it is safe for concurrent use.
+//
+// One clock. A Limiter compares the times it reads, so they must come from
+// one clock: New refuses a Limiter already used with another (the error of
+// WithLimiter names both types). The real clock in any form (RealClock, or
+// any pointer to one) is one clock. Any other Clock is itself: comparable
+// Clocks are one clock only when == (the same pointer, or equal values),
+// and Clocks of a type that is not comparable (one holding a func, say)
+// cannot be told apart, so a Limiter used with one refuses any other
+// value of that type: pass the same pointer to the clock instead.
+//
+// In a testing/synctest bubble the real clock reads the bubble's fake
+// time, which starts at 2000-01-01 00:00 UTC: the same clock, another
+// time. A Limiter keeps the time of the first real-clock reading it takes
+// (at its first throttle), real time or a bubble's, and tells them apart by
+// the readings: real time's carry a monotonic clock reading, a bubble's do
+// not. Used on the other time (a process-wide Limiter called from a test
+// inside a bubble, or one made in a bubble used outside it), it lets every
+// attempt through at once, and their throttles neither cut nor measure:
+// it learns nothing from them, except that their successes count among
+// the accepted requests, as counting those reads no clock. The check is
+// made only where the Limiter reads the clock anyway, so it costs nothing
+// while the Limiter limits nothing. Two bubbles' times cannot be told
+// apart this way (both start in 2000): in tests, use one Limiter per
+// bubble, made inside it. A fake Clock's readings are its own time, and
+// none of this applies to them.
 //
 // The control law. A throttle means the service's token bucket is empty.
 // Between two such moments, if the bucket never filled to its brim, the
@@ -65,6 +88,7 @@ type Limiter struct {
 
 	mu        sync.Mutex
 	clock     Clock     // the clock of the Retriers configured with it
+	timeKind  timeKind  // on the real clock, the time it keeps: real or a bubble's
 	seen      time.Time // the latest time it was told of
 	hold      float64   // the rate held after the last cut, per second
 	cut       time.Time // the last cut
@@ -126,29 +150,80 @@ func (l *Limiter) Rate() float64 {
 	return rate
 }
 
-// bind ties l to clk, the Clock of a Retrier configured with it: a
-// Limiter keeps its time on one clock.
+// bind ties l to clk, the Clock of a Retrier configured with it, or
+// refuses clk when l is already tied to another: a Limiter compares the
+// times it reads, so they must come from one clock. The real clock in any
+// form (RealClock, or any pointer to one) is one clock, since all read
+// package time. Any other Clock is itself: two comparable ones are one
+// clock only when == (the same pointer, or equal values); two values of a
+// type that is not comparable (one holding a func, say) cannot be told
+// apart, so once l is tied to one it refuses them all, and the error says
+// to pass a pointer instead. What bind cannot see, the real clock's time
+// inside and outside a testing/synctest bubble, is told apart by the
+// readings themselves (see sameTime).
 func (l *Limiter) bind(clk Clock) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	switch {
-	case l.clock == nil:
+	if l.clock == nil {
 		l.clock = clk
-	case !sameClock(l.clock, clk):
-		return fmt.Errorf("the Limiter is used with another Clock (%T); use one Limiter per Clock", l.clock)
+		return nil
+	}
+	return sameClock(l.clock, clk)
+}
+
+// sameClock returns nil when clk is the same clock as bound, the Clock of
+// a Limiter, as bind defines it, and else an error that names both types.
+func sameClock(bound, clk Clock) error {
+	another := func() error {
+		return fmt.Errorf("the Limiter is used with another Clock (%T) than this %T; use one Limiter per Clock", bound, clk)
+	}
+	switch realBound, realClk := isRealClock(bound), isRealClock(clk); {
+	case realBound && realClk:
+		return nil
+	case realBound || realClk, reflect.TypeOf(bound) != reflect.TypeOf(clk):
+		return another()
+	}
+	// Value.Comparable looks into interface fields too: a comparable
+	// type may hold a func, and == on it would panic.
+	if !reflect.ValueOf(bound).Comparable() || !reflect.ValueOf(clk).Comparable() {
+		return fmt.Errorf("the Limiter is used with a Clock of type %T, whose values are not comparable: "+
+			"this one cannot be told apart from another; "+
+			"pass the same pointer to the clock (WithClock(&clock)) to every Retrier that shares the Limiter", bound)
+	}
+	if bound != clk {
+		return another()
 	}
 	return nil
 }
 
-// sameClock reports whether a and b are the same clock, as far as Go can
-// tell: the same comparable value, or values of one type that cannot be
-// compared.
-func sameClock(a, b Clock) bool {
-	ta := reflect.TypeOf(a)
-	if ta != reflect.TypeOf(b) {
-		return false
+// timeKind is the time a Limiter keeps on the real clock, which reads
+// real time outside a testing/synctest bubble and the bubble's fake time
+// inside one.
+type timeKind uint8
+
+const (
+	timeUnknown timeKind = iota // no real-clock reading yet
+	timeReal                    // readings with a monotonic clock reading
+	timeBubble                  // readings without: a bubble's time.Now
+)
+
+// sameTime reports whether now, read from clk, is of the time l keeps,
+// which the first real-clock reading sets; l.mu is held. Readings of
+// other Clocks are always of l's time: bind lets l have only one.
+func (l *Limiter) sameTime(clk Clock, now time.Time) bool {
+	if !isRealClock(clk) {
+		return true
 	}
-	return !ta.Comparable() || a == b
+	kind := timeReal
+	if now.Round(0) == now {
+		// Round(0) strips a monotonic clock reading: there was none.
+		// Outside a bubble, time.Now always carries one.
+		kind = timeBubble
+	}
+	if l.timeKind == timeUnknown {
+		l.timeKind = kind
+	}
+	return l.timeKind == kind
 }
 
 // rateAt is the rate at now: the held rate, then the probe's; l.mu is
@@ -182,7 +257,7 @@ func (l *Limiter) acquire(ctx context.Context, clk Clock, sleeper *sleeper) (sen
 		maxWait = min(maxWait, time.Until(deadline))
 	}
 	for now := start; ; now = clk.Now() {
-		send, interval, epoch, ok := l.slot(now, start.Add(maxWait))
+		send, interval, epoch, ok := l.slot(clk, now, start.Add(maxWait))
 		if !ok {
 			return time.Time{}, now.Sub(start), false
 		}
@@ -204,12 +279,18 @@ func (l *Limiter) acquire(ctx context.Context, clk Clock, sleeper *sleeper) (sen
 	}
 }
 
-// slot books the next send slot at now, if it comes by latest: it returns
-// the slot's time, the interval it took and the epoch it belongs to. While
-// the Limiter limits nothing, the slot is now.
-func (l *Limiter) slot(now, latest time.Time) (send time.Time, interval time.Duration, epoch uint64, ok bool) {
+// slot books the next send slot at now, read from clk, if it comes by
+// latest: it returns the slot's time, the interval it took and the epoch it
+// belongs to. While the Limiter limits nothing, or now is of another time
+// than the Limiter's (see Limiter), the slot is now.
+func (l *Limiter) slot(clk Clock, now, latest time.Time) (send time.Time, interval time.Duration, epoch uint64, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if !l.sameTime(clk, now) {
+		// Its slots are on another time: compared with now, they would
+		// be decades away (or long past). Book nothing.
+		return now, 0, l.epoch, true
+	}
 	l.seen = now
 	rate, grown := l.rateAt(now)
 	if !l.enabled.Load() {
@@ -274,6 +355,9 @@ func (l *Limiter) throttle(clk Clock, sent time.Time) {
 	now := clk.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if !l.sameTime(clk, now) {
+		return // on another time than the Limiter's marks and cuts
+	}
 	l.seen = now
 	enabled := l.enabled.Load()
 	if enabled && sent.Before(l.cut) {

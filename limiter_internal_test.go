@@ -48,3 +48,35 @@ func TestLimiterRateAtTheZeroTime(t *testing.T) {
 		t.Errorf("rateAt(zero time) = %v, %v; want the held 10, not grown", rate, grown)
 	}
 }
+
+// TestLimiterTimeOfClocks: on the real clock, the first reading sets the
+// time a Limiter keeps (real time carries a monotonic clock reading, a
+// synctest bubble's does not) and a reading of the other is not of it; a
+// fake clock's readings are all its own, with or without one.
+func TestLimiterTimeOfClocks(t *testing.T) {
+	wall, bubble := time.Now(), time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if wall.Round(0) == wall {
+		t.Skip("time.Now carries no monotonic clock reading on this platform")
+	}
+	for _, tt := range []struct {
+		name        string
+		clk         Clock
+		first, then time.Time
+		want        bool
+	}{
+		{"real time, then real time", RealClock{}, wall, wall.Add(time.Second), true},
+		{"real time, then a bubble's", RealClock{}, wall, bubble, false},
+		{"a bubble's time, then real time", &RealClock{}, bubble, wall, false},
+		{"a bubble's time, then a bubble's", &RealClock{}, bubble, bubble.Add(time.Hour), true},
+		{"a fake clock: with a monotonic reading, then without", &stepClock{}, wall, bubble, true},
+		{"a fake clock: without a monotonic reading, then with", &stepClock{}, bubble, wall, true},
+	} {
+		l := new(Limiter)
+		if !l.sameTime(tt.clk, tt.first) {
+			t.Errorf("%s: the first reading is not of the Limiter's time", tt.name)
+		}
+		if got := l.sameTime(tt.clk, tt.then); got != tt.want {
+			t.Errorf("%s: sameTime = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

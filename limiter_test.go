@@ -3,6 +3,7 @@ package awsretry_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -387,5 +388,237 @@ func TestLimiterNilRate(t *testing.T) {
 	var l *awsretry.Limiter
 	if rate := l.Rate(); !math.IsInf(rate, 1) {
 		t.Errorf("a nil Limiter's Rate() = %v, want +Inf", rate)
+	}
+}
+
+// funcClock is a Clock of a type that is not comparable (a func field),
+// as a wrapper of a time source may be.
+type funcClock struct{ now func() time.Time }
+
+func (c funcClock) Now() time.Time { return c.now() }
+func (c funcClock) Sleep(ctx context.Context, d time.Duration) error {
+	return awsretry.RealClock{}.Sleep(ctx, d)
+}
+
+// offsetClock is a comparable Clock value: the real clock moved by offset.
+type offsetClock struct{ offset time.Duration }
+
+func (c offsetClock) Now() time.Time { return time.Now().Add(c.offset) }
+func (c offsetClock) Sleep(ctx context.Context, d time.Duration) error {
+	return awsretry.RealClock{}.Sleep(ctx, d)
+}
+
+// anyClock is of a comparable type whose values may hold values that are
+// not (a func in src): == on two of them panics.
+type anyClock struct{ src any }
+
+func (anyClock) Now() time.Time { return time.Now() }
+func (anyClock) Sleep(ctx context.Context, d time.Duration) error {
+	return awsretry.RealClock{}.Sleep(ctx, d)
+}
+
+// TestLimiterClockIdentity: a Limiter keeps its time on one clock. The
+// real clock in any form is one clock; any other is itself: equal
+// comparable values are one clock, and values of a type that is not
+// comparable cannot be told apart, so a Limiter already bound refuses
+// them. Each case binds a new Limiter to first (nil: New's default, the
+// real clock), then makes a Retrier on second.
+func TestLimiterClockIdentity(t *testing.T) {
+	fake, otherFake := awsretrytest.NewClock(), awsretrytest.NewClock()
+	now := func() time.Time { return time.Now() }
+	dayBehind := func() time.Time { return time.Now().Add(-24 * time.Hour) }
+	ptr := &funcClock{now}
+	ignore := func() {}
+	const (
+		another = "the Limiter is used with another Clock (%s) than this %s; use one Limiter per Clock"
+		apart   = "the Limiter is used with a Clock of type %s, whose values are not comparable: this one cannot be told apart from another; " +
+			"pass the same pointer to the clock (WithClock(&clock)) to every Retrier that shares the Limiter"
+	)
+	for _, tt := range []struct {
+		name          string
+		first, second awsretry.Clock
+		want          string // the error after "awsretry: WithLimiter(0x...): ", or "" for none
+	}{
+		{"default, then a pointer to a RealClock", nil, &awsretry.RealClock{}, ""},
+		{"default, then a RealClock", nil, awsretry.RealClock{}, ""},
+		{"a pointer to a RealClock, then another", &awsretry.RealClock{}, &awsretry.RealClock{}, ""},
+		{"a pointer to a RealClock, then the default", &awsretry.RealClock{}, nil, ""},
+		{"a fake clock, then it again", fake, fake, ""},
+		{"a fake clock, then another", fake, otherFake, fmt.Sprintf(another, "*awsretrytest.Clock", "*awsretrytest.Clock")},
+		{"the real clock, then a fake", nil, fake, fmt.Sprintf(another, "awsretry.RealClock", "*awsretrytest.Clock")},
+		{"a fake clock, then a pointer to a RealClock", fake, &awsretry.RealClock{}, fmt.Sprintf(another, "*awsretrytest.Clock", "*awsretry.RealClock")},
+		{"equal comparable values", offsetClock{}, offsetClock{}, ""},
+		{"unequal comparable values", offsetClock{}, offsetClock{-24 * time.Hour},
+			fmt.Sprintf(another, "awsretry_test.offsetClock", "awsretry_test.offsetClock")},
+		{"values that are not comparable, a day apart", funcClock{now}, funcClock{dayBehind}, fmt.Sprintf(apart, "awsretry_test.funcClock")},
+		{"a value that is not comparable, then a copy", funcClock{now}, funcClock{now}, fmt.Sprintf(apart, "awsretry_test.funcClock")},
+		{"a pointer to a value that is not comparable, then it again", ptr, ptr, ""},
+		{"a pointer to a value that is not comparable, then another", ptr, &funcClock{now},
+			fmt.Sprintf(another, "*awsretry_test.funcClock", "*awsretry_test.funcClock")},
+		{"a value that is not comparable, then another type", funcClock{now}, offsetClock{},
+			fmt.Sprintf(another, "awsretry_test.funcClock", "awsretry_test.offsetClock")},
+		{"the real clock, then a value that is not comparable", awsretry.RealClock{}, funcClock{now},
+			fmt.Sprintf(another, "awsretry.RealClock", "awsretry_test.funcClock")},
+		{"values of a comparable type holding a func", anyClock{ignore}, anyClock{ignore}, fmt.Sprintf(apart, "awsretry_test.anyClock")},
+		{"values of a comparable type, equal", anyClock{1}, anyClock{1}, ""},
+		{"values of a comparable type, unequal", anyClock{1}, anyClock{2}, fmt.Sprintf(another, "awsretry_test.anyClock", "awsretry_test.anyClock")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := new(awsretry.Limiter)
+			withClock := func(clk awsretry.Clock) []awsretry.Option {
+				if clk == nil {
+					return []awsretry.Option{awsretry.WithLimiter(l)}
+				}
+				return []awsretry.Option{awsretry.WithLimiter(l), awsretry.WithClock(clk)}
+			}
+			if _, err := awsretry.New(withClock(tt.first)...); err != nil {
+				t.Fatalf("the first Retrier: %v", err)
+			}
+			var err error
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("New panicked: %v", p)
+					}
+				}()
+				_, err = awsretry.New(withClock(tt.second)...)
+			}()
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("New = %v, want the same clock accepted", err)
+				}
+				return
+			}
+			want := fmt.Sprintf("awsretry: WithLimiter(%p): %s", l, tt.want)
+			if err == nil || err.Error() != want {
+				t.Errorf("New = %v,\nwant %s", err, want)
+			}
+		})
+	}
+}
+
+// calls makes n calls through r that succeed when attempted and returns
+// how many went through; the others must be refused by the Limiter.
+func calls(t *testing.T, r *awsretry.Retrier, n int) (through int) {
+	t.Helper()
+	for range n {
+		err := r.Do(context.Background(), func(context.Context) error { return nil })
+		var re *awsretry.RetryError
+		switch {
+		case err == nil:
+			through++
+		case !errors.As(err, &re) || re.Reason != awsretry.ReasonRateLimited:
+			t.Fatalf("Do = %v, want success or a refusal of reason %q", err, awsretry.ReasonRateLimited)
+		}
+	}
+	return through
+}
+
+// stormOutside cuts l on the real clock, outside any bubble, with 6
+// throttles in a row (a storm: too few accepted to measure by), and
+// returns the rate it holds.
+func stormOutside(t *testing.T, l *awsretry.Limiter) float64 {
+	t.Helper()
+	r := awsretry.MustNew(awsretry.WithLimiter(l), awsretry.WithTries(1))
+	for range 6 {
+		_ = r.Do(context.Background(), throttleOp)
+	}
+	rate := l.Rate()
+	if math.IsInf(rate, 1) {
+		t.Fatal("6 throttles in a row did not cut the rate")
+	}
+	return rate
+}
+
+// cutInABubble cuts l on the real clock inside a synctest bubble, as
+// limited does on a fake clock: a throttle, a success half a second
+// later, a throttle half a second after that. The rate is then 0.95 per
+// second: of two calls at once, the second is refused.
+func cutInABubble(t *testing.T, l *awsretry.Limiter) {
+	t.Helper()
+	r := awsretry.MustNew(awsretry.WithLimiter(l), awsretry.WithTries(1))
+	_ = r.Do(context.Background(), throttleOp)
+	time.Sleep(500 * time.Millisecond)
+	_ = r.Do(context.Background(), func(context.Context) error { return nil })
+	time.Sleep(500 * time.Millisecond)
+	_ = r.Do(context.Background(), throttleOp)
+	if rate := l.Rate(); rate != 0.95 {
+		t.Fatalf("Rate() = %v in the bubble, want 0.95", rate)
+	}
+	if through := calls(t, r, 2); through != 1 {
+		t.Fatalf("%d of 2 calls at once went through at 0.95 per second, want 1", through)
+	}
+}
+
+// TestLimiterOfRealTimeInABubble: a process-wide Limiter, cut on real
+// time, is used from a test inside a synctest bubble, whose time starts in
+// 2000. It lets every attempt there through and learns nothing from them:
+// no refusal, no cut; its rate on real time is as it was.
+func TestLimiterOfRealTimeInABubble(t *testing.T) {
+	l := new(awsretry.Limiter)
+	rate := stormOutside(t, l)
+	synctest.Test(t, func(t *testing.T) {
+		r := awsretry.MustNew(awsretry.WithLimiter(l), awsretry.WithTries(1))
+		if through := calls(t, r, 10); through != 10 {
+			t.Errorf("%d of 10 calls in the bubble went through, want all", through)
+		}
+		time.Sleep(time.Hour)
+		if through := calls(t, r, 10); through != 10 {
+			t.Errorf("%d of 10 calls in the bubble an hour later went through, want all", through)
+		}
+		for range 6 {
+			_ = r.Do(context.Background(), throttleOp)
+		}
+		if through := calls(t, r, 10); through != 10 {
+			t.Errorf("%d of 10 calls in the bubble after 6 throttles there went through, want all", through)
+		}
+	})
+	if got := l.Rate(); got != rate {
+		t.Errorf("Rate() = %v after the bubble, want the %v of real time", got, rate)
+	}
+}
+
+// TestLimiterInABubble: a Limiter made and used inside a bubble limits
+// there, on the bubble's time: it holds the rate it measured, refuses a
+// call beyond MaxWait of its slot and makes one within it wait.
+func TestLimiterInABubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := new(awsretry.Limiter)
+		cutInABubble(t, l)
+		r := awsretry.MustNew(awsretry.WithLimiter(l), awsretry.WithTries(1))
+		time.Sleep(2 * time.Second)
+		if through := calls(t, r, 2); through != 1 {
+			t.Errorf("%d of 2 calls at once went through 2 s later, want 1", through)
+		}
+		// The next slot is 1/0.95 s after the last: 52.6 ms after 900 ms,
+		// within MaxWait.
+		time.Sleep(900 * time.Millisecond)
+		start := time.Now()
+		rate := 0.95
+		want := time.Duration(float64(time.Second)/rate) - time.Second
+		if through, waited := calls(t, r, 1), time.Since(start); through != 1 || waited != want {
+			t.Errorf("a call within MaxWait of its slot: %d through after a wait of %v, want 1 after %v", through, waited, want)
+		}
+	})
+}
+
+// TestLimiterOfABubbleOutsideIt: a Limiter cut inside a bubble, then used
+// outside it on real time, lets every attempt through and learns nothing
+// from them.
+func TestLimiterOfABubbleOutsideIt(t *testing.T) {
+	l := new(awsretry.Limiter)
+	synctest.Test(t, func(t *testing.T) { cutInABubble(t, l) })
+	r := awsretry.MustNew(awsretry.WithLimiter(l), awsretry.WithTries(1))
+	if through := calls(t, r, 10); through != 10 {
+		t.Errorf("%d of 10 calls outside the bubble went through, want all", through)
+	}
+	for range 6 {
+		_ = r.Do(context.Background(), throttleOp)
+	}
+	if through := calls(t, r, 10); through != 10 {
+		t.Errorf("%d of 10 calls outside the bubble after 6 throttles there went through, want all", through)
+	}
+	if rate := l.Rate(); rate != 0.95 {
+		t.Errorf("Rate() = %v, want the bubble's 0.95", rate)
 	}
 }
