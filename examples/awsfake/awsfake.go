@@ -6,8 +6,8 @@
 //   - EC2 Query (form-encoded POST, XML answers): RunInstances,
 //     DescribeInstances, CreateTags. Errors are
 //     <Response><Errors><Error><Code>...</Code>... documents.
-//   - JSON 1.0 as DynamoDB uses it (X-Amz-Target header): GetItem, PutItem.
-//     Errors carry "__type".
+//   - JSON 1.0 as DynamoDB uses it (X-Amz-Target header): GetItem, PutItem,
+//     UpdateItem, TransactWriteItems. Errors carry "__type".
 //   - REST-XML as S3 uses it, path-style: GetObject (GET), PutObject (PUT),
 //     HeadObject (HEAD). Errors are <Error><Code>... documents.
 //
@@ -15,20 +15,39 @@
 // "s3:GetObject" and so on, answers with its scripted replies in order, then
 // succeeds. Request ids are numbered, so tests can assert them.
 //
+// The endpoint keeps the state that makes a retried write visible, as the
+// real services would:
+//
+//   - EC2 RunInstances launches instances (MaxCount of them, or 1), each
+//     with an id of its own; the first a Handler launches is InstanceID.
+//     It honours ClientToken as EC2 does: a token seen before, with the
+//     same parameters, answers the original launch again and launches
+//     nothing; with other parameters it fails with
+//     IdempotentParameterMismatch. DescribeInstances answers for the ids it
+//     is asked about, running.
+//   - DynamoDB TransactWriteItems honours ClientRequestToken the same way
+//     (IdempotentParameterMismatchException). PutItem and UpdateItem have
+//     no token: each request applies once more.
+//   - S3 GetObject serves an object of a settable size (SetObject), in
+//     flushed chunks, so that a large body streams.
+//
+// Applied tells how many instances were launched and how many writes
+// applied, so that a test can see a retry that created a second resource.
+// A scripted failure does nothing unless it says so (Reply.AfterActing): a
+// service that did the work and then failed to say so.
+//
 // Besides error documents a scripted reply can be a fault of the connection
 // itself (see Fault): a TCP reset, a connection closed before any response,
-// a body cut short, a server that never answers. A Server can also stop
-// listening and listen again on the same address (Stop, Restart), so that a
-// client's dial is refused by the kernel, and a reply can carry a skewed
-// Date header (Reply.DateOffset) while the handler records when each request
-// was signed (SigningTimes).
+// a body cut short or stalled, a server that never answers; and it can be
+// slow (Reply.Delay). A Server can also stop listening and listen again on
+// the same address (Stop, Restart), so that a client's dial is refused by
+// the kernel, and a reply can carry a skewed Date header (Reply.DateOffset)
+// while the handler records when each request was signed (SigningTimes).
 package awsfake
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +65,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// InstanceID is the id of the instance RunInstances launches.
+// InstanceID is the id of the first instance a Handler launches (the demo
+// and the tests launch one). Later ones count up from it in hexadecimal:
+// i-0123456789abcdef1, i-0123456789abcdef2, and so on.
 const InstanceID = "i-0123456789abcdef0"
 
 // SigningTimeFormat is the layout of the X-Amz-Date header a SigV4 signed
@@ -73,8 +94,20 @@ const (
 	// first half of that body, then closes the connection (a FIN, not a
 	// reset). The client gets the status and headers, and reading the body
 	// fails with io.ErrUnexpectedEOF. Reply.Header and Reply.DateOffset
-	// apply to the headers.
+	// apply to the headers. A 200 says the service did the work, so the
+	// operation always acts first, as for Reply.AfterActing; should it
+	// reject the request instead (a reused idempotency token with other
+	// parameters), its error answer is the one cut in half.
 	FaultCloseMidBody Fault = "close-mid-body"
+	// FaultStallBody starts as FaultCloseMidBody does (status 200, the
+	// success headers, the whole body's Content-Length, its first half,
+	// and the operation acts), then sends nothing more until the client
+	// gives up and closes the connection or the server closes it (Stop,
+	// Close): FaultHang after the headers. For S3 GetObject the call
+	// succeeds and the caller's read of the body stalls; for the other
+	// operations the SDK reads the body inside the call, so the call
+	// stalls.
+	FaultStallBody Fault = "stall-body"
 	// FaultHang sends nothing at all, not even a status line, until the
 	// client gives up and closes the connection (its context is done, or
 	// its HTTP timeout fires) or the server closes the connection (Stop,
@@ -111,6 +144,32 @@ type Reply struct {
 	// Fault, when set, makes this reply a failure of the connection; see
 	// Fault.
 	Fault Fault
+	// AfterActing makes the operation act before it fails: it launches its
+	// instances and remembers its ClientToken, or applies its write, as a
+	// success would, and then answers with the failure (Status and Code,
+	// or Fault). It is the service that did the work but whose answer was
+	// lost: a retry with a new idempotency token, or of a write no token
+	// protects, does it twice. Without it a scripted error or connection
+	// fault does nothing, except FaultCloseMidBody and FaultStallBody,
+	// which always act.
+	AfterActing bool
+	// Delay, when positive, holds the answer (a success, an error
+	// document or a fault) back that long: a slow service. The operation
+	// acts when the request arrives, before the delay. A client that gives
+	// up meanwhile gets nothing: the handler returns as soon as the
+	// connection closes.
+	Delay time.Duration
+}
+
+// acts reports whether the operation performs its effect for reply: when
+// the reply is a success, or a 200 whose body goes wrong, or says so.
+func (reply Reply) acts() bool {
+	switch {
+	case reply.AfterActing, reply.Fault == FaultCloseMidBody, reply.Fault == FaultStallBody:
+		return true
+	default:
+		return reply.Fault == "" && reply.Status == 0
+	}
 }
 
 // Handler is the endpoint. Its zero value is not usable; make one with
@@ -121,16 +180,40 @@ type Handler struct {
 	calls    map[string]int
 	signed   map[string][]time.Time
 	requests int
+	applied  map[string]int // by operation; see Applied
+
+	// EC2: every instance launched, in order, and each RunInstances
+	// ClientToken's launch.
+	instances    []instance
+	reservations int
+	launches     map[string]launch
+	// DynamoDB: each TransactWriteItems ClientRequestToken's request, in
+	// canonical form.
+	transactions map[string]string
+	// S3: the size of the object GetObject answers with, in bytes.
+	objectSize int
+
 	// OnReply, when set, is called with each operation's name and the
 	// status answered, for a demo's narration. For a Fault reply status is
-	// 0 and code is the fault's name.
+	// 0 and code is the fault's name. It is called when the answer is
+	// given, after Reply.Delay, and not for a client that left during
+	// the delay.
 	OnReply func(op string, status int, code string)
 }
 
-// NewHandler returns an endpoint with no scripted replies: every call
-// succeeds.
+// NewHandler returns an endpoint with no scripted replies (every call
+// succeeds), no instance launched, no write applied, and the 19-byte
+// object "hello from awsfake\n".
 func NewHandler() *Handler {
-	return &Handler{scripts: map[string][]Reply{}, calls: map[string]int{}, signed: map[string][]time.Time{}}
+	return &Handler{
+		scripts:      map[string][]Reply{},
+		calls:        map[string]int{},
+		signed:       map[string][]time.Time{},
+		applied:      map[string]int{},
+		launches:     map[string]launch{},
+		transactions: map[string]string{},
+		objectSize:   len(objectText),
+	}
 }
 
 // Script appends replies for op, answered in order before it succeeds.
@@ -147,6 +230,45 @@ func (h *Handler) Calls(op string) int {
 	return h.calls[op]
 }
 
+// Applied returns how much op has done, so that a test can tell a retry
+// that repeated a write from one that did not: for "ec2:RunInstances" the
+// number of instances launched (a request with MaxCount 3 launches 3), for
+// "dynamodb:PutItem", "dynamodb:UpdateItem" and
+// "dynamodb:TransactWriteItems" the number of writes applied. A request
+// answered from its idempotency token's first request does nothing and
+// counts nothing, and so does a rejected one. Other operations do nothing:
+// 0.
+func (h *Handler) Applied(op string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.applied[op]
+}
+
+// SetObject sets the size, in bytes, of the object S3 GetObject answers
+// with (any bucket and key), for a test of a body larger than a client's
+// buffers: its content is Object(size). It panics when size is negative.
+// On loopback the kernel's socket buffers can hold a few MiB, so a 1 MiB
+// body may have arrived whole by the time the caller reads it; for a body
+// that certainly has not, use FaultStallBody.
+func (h *Handler) SetObject(size int) {
+	if size < 0 {
+		panic(fmt.Sprintf("awsfake: SetObject(%d): negative size", size))
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.objectSize = size
+}
+
+// objectText is the object's content, repeated.
+const objectText = "hello from awsfake\n"
+
+// Object returns the content of an object of size bytes, as GetObject
+// serves it after SetObject(size): "hello from awsfake\n" repeated, and
+// cut at size bytes. A new Handler's object is Object(19), one line.
+func Object(size int) []byte {
+	return bytes.Repeat([]byte(objectText), size/len(objectText)+1)[:size]
+}
+
 // SigningTimes returns the signing time of each request op has received, in
 // order: its X-Amz-Date header (SigningTimeFormat), in UTC. A request
 // without a valid X-Amz-Date has the zero time.
@@ -157,8 +279,9 @@ func (h *Handler) SigningTimes(op string) []time.Time {
 }
 
 // next records a call of op signed at signed and returns its next scripted
-// reply, if any, and a fresh request id.
-func (h *Handler) next(op string, signed time.Time) (Reply, bool, string) {
+// reply (the zero Reply, a success, when none is left) and a fresh request
+// id.
+func (h *Handler) next(op string, signed time.Time) (Reply, string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.calls[op]++
@@ -167,88 +290,148 @@ func (h *Handler) next(op string, signed time.Time) (Reply, bool, string) {
 	id := fmt.Sprintf("req-%04d", h.requests)
 	script := h.scripts[op]
 	if len(script) == 0 {
-		return Reply{}, false, id
+		return Reply{}, id
 	}
 	h.scripts[op] = script[1:]
-	return script[0], true, id
+	return script[0], id
 }
 
-// writeFunc writes an operation's answer: its error document when failed,
-// else its success.
-type writeFunc func(w http.ResponseWriter, reply Reply, failed bool, id string)
+// operation is one request, routed to its protocol.
+type operation struct {
+	// name is the operation's name, as Script takes it: "ec2:RunInstances".
+	name string
+	// act performs the request's effect, if it has one, and returns its
+	// answer: a success, or the service's rejection of the request.
+	act func(id string) answer
+	// fail returns the protocol's answer to a scripted failure: its error
+	// document, or the reply's Body.
+	fail func(reply Reply, id string) answer
+}
+
+// route returns the operation r asks for; body is r's body, read.
+func (h *Handler) route(r *http.Request, body []byte) (operation, error) {
+	switch {
+	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810."):
+		return h.dynamodb(strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810."), body), nil
+	case r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err := r.ParseForm(); err != nil {
+			return operation{}, err
+		}
+		return h.ec2(r.PostForm), nil
+	default:
+		return h.s3(r.Method), nil
+	}
+}
 
 // ServeHTTP answers one AWS request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	var op string
-	var write writeFunc
-	switch {
-	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810."):
-		operation := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
-		op = "dynamodb:" + operation
-		write = func(w http.ResponseWriter, reply Reply, failed bool, id string) {
-			h.dynamodb(w, operation, reply, failed, id)
-		}
-	case r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		action := r.PostForm.Get("Action")
-		op = "ec2:" + action
-		write = func(w http.ResponseWriter, reply Reply, failed bool, id string) {
-			h.ec2(w, action, reply, failed, id)
-		}
-	default:
-		method := r.Method
-		operation := map[string]string{http.MethodGet: "GetObject", http.MethodPut: "PutObject", http.MethodHead: "HeadObject"}[method]
-		if operation == "" {
-			operation = method
-		}
-		op = "s3:" + operation
-		write = func(w http.ResponseWriter, reply Reply, failed bool, id string) {
-			h.s3(w, method, reply, failed, id)
-		}
+	op, err := h.route(r, body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
-
 	signed, err := time.Parse(SigningTimeFormat, r.Header.Get("X-Amz-Date"))
 	if err != nil {
 		signed = time.Time{}
 	}
-	reply, scripted, id := h.next(op, signed)
-	failed := scripted && reply.Fault == "" && reply.Status != 0
+	reply, id := h.next(op.name, signed)
+
+	var a answer
+	if reply.acts() {
+		a = op.act(id)
+	}
+	if reply.Fault == "" && reply.Status != 0 {
+		a = op.fail(reply, id)
+	}
+	if !sleep(r.Context(), reply.Delay) {
+		return // the client gave up, or the server closed
+	}
 	if h.OnReply != nil {
-		switch {
-		case scripted && reply.Fault != "":
-			h.OnReply(op, 0, string(reply.Fault))
-		case failed:
-			h.OnReply(op, reply.Status, reply.Code)
-		default:
-			h.OnReply(op, http.StatusOK, "")
+		if reply.Fault != "" {
+			h.OnReply(op.name, 0, string(reply.Fault))
+		} else {
+			h.OnReply(op.name, a.status, a.code)
 		}
 	}
-	if !scripted {
-		write(w, Reply{}, false, id)
-		return
-	}
+
+	setHeaders(w, reply)
 	switch reply.Fault {
 	case "":
-		setHeaders(w, reply)
-		write(w, reply, failed, id)
+		a.write(w, len(a.body))
 	case FaultReset:
 		hijackAndClose(w, true)
 	case FaultClose:
 		hijackAndClose(w, false)
 	case FaultCloseMidBody:
-		setHeaders(w, reply)
-		closeMidBody(w, func(w http.ResponseWriter) { write(w, Reply{}, false, id) })
-	case FaultHang:
+		a.write(w, len(a.body)/2)
+		_ = http.NewResponseController(w).Flush()
+		hijackAndClose(w, false)
+	case FaultStallBody:
+		a.write(w, len(a.body)/2)
+		_ = http.NewResponseController(w).Flush()
 		// The server cancels the request's context when the client closes
 		// the connection, or the server closes it.
 		<-r.Context().Done()
+	case FaultHang:
+		<-r.Context().Done()
 	default:
 		panic(fmt.Sprintf("awsfake: unknown fault %q", reply.Fault))
+	}
+}
+
+// sleep waits d, and reports false if ctx is done first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// answer is an HTTP response, before it is written.
+type answer struct {
+	status int
+	// code is the error code the answer carries, "" for a success, for
+	// OnReply.
+	code   string
+	header http.Header
+	body   []byte
+}
+
+// chunkSize is the size, in bytes, of the pieces a body is written in,
+// each flushed to the connection: a body larger than the client's buffers
+// then streams rather than arriving in one piece.
+const chunkSize = 16 << 10
+
+// write writes a's status and headers, with a Content-Length of its whole
+// body, and then the first n bytes of its body, in flushed chunks. It stops
+// at a failed write: the client has closed the connection.
+func (a answer) write(w http.ResponseWriter, n int) {
+	for k, vs := range a.header {
+		w.Header()[k] = vs
+	}
+	if len(a.body) > 0 {
+		// An empty body keeps net/http's own framing (none for HEAD).
+		w.Header().Set("Content-Length", strconv.Itoa(len(a.body)))
+	}
+	w.WriteHeader(a.status)
+	rc := http.NewResponseController(w)
+	for rest := a.body[:n]; len(rest) > 0; {
+		chunk := rest[:min(len(rest), chunkSize)]
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+		// A ResponseWriter that cannot flush (a recorder) keeps the bytes.
+		_ = rc.Flush()
+		rest = rest[len(chunk):]
 	}
 }
 
@@ -268,8 +451,8 @@ func setHeaders(w http.ResponseWriter, reply Reply) {
 	}
 }
 
-// hijackAndClose closes the request's connection without a response: with
-// a TCP RST when rst, else with a FIN.
+// hijackAndClose closes the request's connection, with whatever response
+// it has written so far: with a TCP RST when rst, else with a FIN.
 func hijackAndClose(w http.ResponseWriter, rst bool) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
@@ -282,125 +465,11 @@ func hijackAndClose(w http.ResponseWriter, rst bool) {
 	_ = conn.Close()
 }
 
-// closeMidBody answers with the success write produces, cut in half, and
-// closes the connection.
-func closeMidBody(w http.ResponseWriter, write func(http.ResponseWriter)) {
-	rec := &recorder{header: w.Header()}
-	write(rec)
-	full := rec.body.Bytes()
-	w.Header().Set("Content-Length", strconv.Itoa(len(full)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(full[:len(full)/2])
-	rc := http.NewResponseController(w)
-	_ = rc.Flush()
-	conn, _, err := rc.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
-}
-
-// recorder is a ResponseWriter that keeps the body; headers go to the real
-// response's.
-type recorder struct {
-	header http.Header
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header         { return r.header }
-func (r *recorder) Write(p []byte) (int, error) { return r.body.Write(p) }
-func (r *recorder) WriteHeader(int)             {}
-
-func (h *Handler) ec2(w http.ResponseWriter, action string, reply Reply, failed bool, id string) {
-	if failed {
-		if writeBody(w, reply) {
-			return
-		}
-		w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-		w.WriteHeader(reply.Status)
-		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
-<Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors><RequestID>%s</RequestID></Response>`,
-			escape(reply.Code), escape(reply.Message), id)
-		return
-	}
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	const instance = `<item><instanceId>` + InstanceID + `</instanceId><imageId>ami-0abcdef1234567890</imageId>` +
-		`<instanceState><code>%d</code><name>%s</name></instanceState><instanceType>t3.micro</instanceType></item>`
-	switch action {
-	case "RunInstances":
-		fmt.Fprintf(w, `<RunInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>%s</requestId>`+
-			`<reservationId>r-0123456789abcdef0</reservationId><ownerId>123456789012</ownerId><instancesSet>`+instance+
-			`</instancesSet></RunInstancesResponse>`, id, 0, "pending")
-	case "DescribeInstances":
-		fmt.Fprintf(w, `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>%s</requestId>`+
-			`<reservationSet><item><reservationId>r-0123456789abcdef0</reservationId><instancesSet>`+instance+
-			`</instancesSet></item></reservationSet></DescribeInstancesResponse>`, id, 16, "running")
-	default: // CreateTags and other actions that return true
-		fmt.Fprintf(w, `<%sResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>%s</requestId>`+
-			`<return>true</return></%sResponse>`, action, id, action)
-	}
-}
-
-func (h *Handler) dynamodb(w http.ResponseWriter, operation string, reply Reply, failed bool, id string) {
-	w.Header().Set("X-Amzn-Requestid", id)
-	if failed && writeBody(w, reply) {
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	if failed {
-		w.WriteHeader(reply.Status)
-		_ = json.NewEncoder(w).Encode(map[string]string{
-			"__type":  "com.amazonaws.dynamodb.v20120810#" + reply.Code,
-			"message": reply.Message,
-		})
-		return
-	}
-	switch operation {
-	case "GetItem":
-		io.WriteString(w, `{"Item":{"id":{"S":"1"},"name":{"S":"awsretry"}}}`)
-	default:
-		io.WriteString(w, `{}`)
-	}
-}
-
-func (h *Handler) s3(w http.ResponseWriter, method string, reply Reply, failed bool, id string) {
-	w.Header().Set("X-Amz-Request-Id", id)
-	w.Header().Set("X-Amz-Id-2", "host-"+id)
-	if failed {
-		if writeBody(w, reply) {
-			return
-		}
-		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(reply.Status)
-		if method != http.MethodHead {
-			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
-<Error><Code>%s</Code><Message>%s</Message><RequestId>%s</RequestId><HostId>host-%s</HostId></Error>`,
-				escape(reply.Code), escape(reply.Message), id, id)
-		}
-		return
-	}
-	if method == http.MethodGet {
-		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "hello from awsfake\n")
-	}
-}
-
-// writeBody writes a reply's raw body, a proxy's page in place of an AWS
-// error document, and reports whether it had one.
-func writeBody(w http.ResponseWriter, reply Reply) bool {
-	if reply.Body == "" {
-		return false
-	}
-	w.Header().Set("Content-Type", "text/html")
-	w.WriteHeader(reply.Status)
-	io.WriteString(w, reply.Body)
-	return true
-}
-
-func escape(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s))
-	return b.String()
+// page is a scripted reply's raw body, a proxy's page in place of an AWS
+// error document, with the protocol's header.
+func page(reply Reply, header http.Header) answer {
+	header.Set("Content-Type", "text/html")
+	return answer{status: reply.Status, code: reply.Code, header: header, body: []byte(reply.Body)}
 }
 
 // Server is a Handler listening on a loopback port. Its address stays the

@@ -30,8 +30,13 @@ func NewClients(cfg aws.Config) Clients {
 
 // Call makes one SDK call of the operation op ("ec2:RunInstances",
 // "ec2:DescribeInstances", "dynamodb:GetItem", "dynamodb:PutItem",
-// "s3:GetObject", "s3:HeadObject"); for S3's GetObject it reads the whole
-// object, since a body cut short fails only there.
+// "dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "s3:GetObject",
+// "s3:HeadObject"); for S3's GetObject it reads the whole object, since a
+// body cut short fails only there. RunInstances and TransactWriteItems set
+// no idempotency token: the SDK fills in a fresh one for each call (and
+// keeps it for its own retries of that call), so that two calls launch two
+// instances, or apply two transactions. UpdateItem adds 1 to a counter, a
+// write no token protects.
 func (c Clients) Call(ctx context.Context, op string) error {
 	var err error
 	switch op {
@@ -45,6 +50,16 @@ func (c Clients) Call(ctx context.Context, op string) error {
 	case "dynamodb:PutItem":
 		_, err = c.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("items"),
 			Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "1"}}})
+	case "dynamodb:UpdateItem":
+		_, err = c.DynamoDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String("items"),
+			Key:                       map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "1"}},
+			UpdateExpression:          aws.String("ADD #count :one"),
+			ExpressionAttributeNames:  map[string]string{"#count": "count"}, // COUNT is a reserved word
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":one": &ddbtypes.AttributeValueMemberN{Value: "1"}}})
+	case "dynamodb:TransactWriteItems":
+		_, err = c.DynamoDB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []ddbtypes.TransactWriteItem{{
+			Put: &ddbtypes.Put{TableName: aws.String("items"),
+				Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "1"}}}}}})
 	case "s3:GetObject":
 		var out *s3.GetObjectOutput
 		if out, err = c.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bucket"), Key: aws.String("key")}); err == nil {
