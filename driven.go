@@ -2,6 +2,7 @@ package awsretry
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -17,6 +18,7 @@ import (
 
 func init() {
 	bridge.Of = func(r any) bridge.Policy { return policy{r.(*Retrier)} }
+	bridge.CallToken = callToken
 }
 
 // policy is a Retrier as package bridge presents it.
@@ -26,15 +28,34 @@ func (p policy) Tries() int                    { return p.r.tries }
 func (p policy) AttemptTimeout() time.Duration { return p.r.attemptTimeout }
 func (p policy) Retryable(err error) bool      { return p.r.classifier.Classify(err).Retryable }
 
+// Delay replays the schedule's waits up to the n-th: the client's retryer
+// is asked for the n-th wait alone, with no state of the operation's, and
+// decorrelated jitter draws each wait from the one before. Replayed, the
+// n-th wait has the distribution Do's n-th wait has (and with a fixed
+// Random, Do's very value).
 func (p policy) Delay(n int) time.Duration {
+	first := n
+	if p.r.schedule.jitter == JitterDecorrelated {
+		first = 1
+	}
 	var w waits
-	return w.next(&p.r.schedule, n, 0)
+	var d time.Duration
+	for i := first; i <= n; i++ {
+		d = w.next(&p.r.schedule, i, 0)
+	}
+	return d
 }
 
-func (p policy) Take(err error) (func(), bool) {
-	paid, ok := p.r.budget.take(p.r.classifier.Classify(err).Class)
-	return func() { p.r.budget.refund(false, paid) }, ok
+func (p policy) Take(err error) (refund func(), available, cost int, ok bool) {
+	class := p.r.classifier.Classify(err).Class
+	paid, ok := p.r.budget.take(class)
+	if !ok {
+		return nil, p.r.budget.Tokens(), int(p.r.budget.cost(class)), false
+	}
+	return func() { p.r.budget.refund(false, paid) }, 0, 0, true
 }
+
+func (p policy) Succeeded() { p.r.budget.refund(true, 0) }
 
 // Start begins an operation that records its attempts on the span in ctx.
 func (p policy) Start(ctx context.Context) bridge.Operation {
@@ -48,6 +69,27 @@ func (p policy) Start(ctx context.Context) bridge.Operation {
 	return op
 }
 
+// AttemptContext gives an attempt the Retrier's attempt timeout, as Do
+// does: see startAttempt.
+func (p policy) AttemptContext(ctx context.Context) (context.Context, func(err error)) {
+	if p.r.attemptTimeout <= 0 {
+		return ctx, func(error) {}
+	}
+	a := startAttempt(ctx, p.r.attemptTimeout)
+	return a.ctx, func(err error) { a.end(err == nil) }
+}
+
+// callToken returns the idempotency token of a call named call in the Do
+// call of ctx: the Scope's token for the call's name and its position among
+// the attempt's calls of that name.
+func callToken(ctx context.Context, call string) (string, bool) {
+	s, ok := ScopeFrom(ctx)
+	if !ok {
+		return "", false
+	}
+	return s.Token(call + "#" + strconv.Itoa(s.occurrence(call))), true
+}
+
 // operation is one operation's retries, as Do's loop keeps them.
 type operation struct {
 	r          *Retrier
@@ -57,7 +99,6 @@ type operation struct {
 	sleeper    sleeper
 	start      time.Time
 	paid       int64     // tokens the last retry took from the budget
-	timedOut   bool      // the attempt under way overran its timeout
 	sent       time.Time // when the Limiter let the attempt under way go
 	classified int       // the attempt prog.last describes
 	quota      [2]int    // the tokens in the Budget and the cost of the retry it refused
@@ -77,19 +118,16 @@ func (op *operation) Attempt(ctx context.Context) error {
 		}
 	}
 	op.prog.attempts++
-	op.timedOut = false
 	return nil
 }
 
 func (op *operation) Succeeded() { op.r.limiter.observe(op.r.clock, op.sent, nil) }
 
-func (op *operation) TimedOut() { op.timedOut = true }
-
 // Retryable classifies the failed attempt's error into prog.last, and
 // tells the Limiter the first time.
 func (op *operation) Retryable(err error) bool {
 	first := op.classified != op.prog.attempts
-	op.r.classify(&op.prog.last, op.prog.attempts, err, op.timedOut)
+	op.r.classify(op.rec.ctx, &op.prog.last, op.prog.attempts, err)
 	op.prog.last.RateWait = op.prog.rateWait
 	op.classified = op.prog.attempts
 	if first {

@@ -319,6 +319,29 @@ func (f *errorFacts) transportClass(err error) Class {
 	return ClassNone
 }
 
+// mayHaveActed reports whether the service may have acted on the request
+// of a failed attempt whose error is err, of class c: a 5xx that is not a
+// throttle, a success whose body was cut short, or a failure after the
+// request was sent (a transport failure or a deadline, not a failed dial
+// or DNS lookup). See Attempt.Ambiguous.
+func mayHaveActed(err error, c Class) bool {
+	var f errorFacts
+	if !f.gatherSafely(err) {
+		return false
+	}
+	switch {
+	case f.status >= 500:
+		return c != ClassThrottle
+	case f.status >= 200 && f.status < 300:
+		return true // answered, then the body was cut short
+	case f.status != 0:
+		return false // the service answered that it did not act: a 4xx, or a redirect
+	case f.dns != nil, f.opErr != nil && strings.EqualFold(f.opErr.Op, "dial"):
+		return false // never sent
+	}
+	return f.canceled || c == ClassConnection || c == ClassTimeout
+}
+
 // responseDetails returns the HTTP status and AWS request id an error
 // carries, for telemetry: 0 and "" when it has none, and also when reading
 // them panics (a typed nil in the chain), so a hostile error value cannot

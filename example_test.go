@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/awsretry/awsretry"
 	"github.com/awsretry/awsretry/awsretrytest"
@@ -280,4 +282,45 @@ func ExampleLimiter() {
 	// 0.95 attempts per second
 	// <nil>
 	// awsretry: rate limited by the client's Limiter after 0 attempts
+}
+
+// A Do call's Scope: the attempt under way, and an idempotency token that
+// stays the same in every attempt, for a request that creates something
+// (here the first attempt fails after the service may have acted).
+func ExampleScope() {
+	r := awsretry.MustNew(awsretry.WithScope(), awsretry.WithClock(awsretrytest.NewClock()))
+	var tokens []string
+	err := r.Do(context.Background(), func(ctx context.Context) error {
+		scope, _ := awsretry.ScopeFrom(ctx)
+		// client.RunInstances(ctx, &ec2.RunInstancesInput{ClientToken: aws.String(token), ...})
+		tokens = append(tokens, scope.Token("web"))
+		if scope.Attempt() == 1 {
+			return awsretry.Retryable(errors.New("connection reset after the request was sent"))
+		}
+		return nil
+	})
+	fmt.Println(err, len(tokens), tokens[0] == tokens[1], len(tokens[0]))
+	// Output: <nil> 2 true 36
+}
+
+// An operation that no idempotency token protects: retry what cannot have
+// acted (a throttle, a refused connection), not what may have.
+func ExampleAmbiguous() {
+	r := awsretry.MustNew(awsretry.WithClock(awsretrytest.NewClock()))
+	calls := 0
+	addOne := func(context.Context) error { // client.UpdateItem(ctx, add 1 to a counter)
+		calls++
+		return &smithy.OperationError{ServiceID: "DynamoDB", OperationName: "UpdateItem", Err: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 500}},
+			Err:      &smithy.GenericAPIError{Code: "InternalServerError"}}}
+	}
+	err := r.Do(context.Background(), func(ctx context.Context) error {
+		err := addOne(ctx)
+		if awsretry.Ambiguous(err) {
+			return awsretry.Permanent(err) // it may have counted: do not count twice
+		}
+		return err
+	})
+	fmt.Println(calls, awsretry.Ambiguous(err))
+	// Output: 1 true
 }

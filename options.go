@@ -43,6 +43,7 @@ type config struct {
 
 	budget  *Budget
 	limiter *Limiter
+	scope   bool
 }
 
 // The defaults of the Python awsretry: tries=10, delay=3 (seconds),
@@ -375,6 +376,21 @@ func WithLimiter(l *Limiter) Option {
 			return optionError("WithLimiter", "<nil>", "limiter must not be nil")
 		}
 		c.limiter = l
+		return nil
+	})
+}
+
+// WithScope gives each Do call a Scope, which the operation reads from its
+// context with ScopeFrom: the attempt under way, and idempotency tokens
+// that stay the same across the call's attempts, so that retrying a call
+// that creates something (EC2's RunInstances, DynamoDB's
+// TransactWriteItems) cannot create it twice. Package awssdk's InsideDo
+// pins the tokens aws-sdk-go-v2 fills itself to it. It costs one
+// allocation per Do call (the context that carries the Scope); tokens cost
+// more, when asked for.
+func WithScope() Option {
+	return optionFunc(func(c *config) error {
+		c.scope = true
 		return nil
 	})
 }

@@ -45,6 +45,7 @@ type Retrier struct {
 	limiter        *Limiter // nil: no rate limit
 	observer       *observer
 	spanName       string
+	scoped         bool // WithScope: each Do call has a Scope
 }
 
 // New returns a Retrier configured by opts on top of the defaults: 10
@@ -82,6 +83,7 @@ func New(opts ...Option) (*Retrier, error) {
 		limiter:        c.limiter,
 		observer:       obs,
 		spanName:       defaultSpanName,
+		scoped:         c.scope,
 	}, nil
 }
 
@@ -132,6 +134,17 @@ type Attempt struct {
 	// RateWait is the time the attempt waited for a send slot of the
 	// Retrier's Limiter (WithLimiter) before it was made.
 	RateWait time.Duration
+	// Ambiguous reports that the attempt's request may have reached the
+	// service and been acted on although the attempt failed: it timed
+	// out, its connection failed after the request was sent (a reset, a
+	// connection closed before or during the response), or the service
+	// answered with a 5xx other than a throttle, or a success whose body
+	// was cut short. Retrying such an attempt repeats what it did unless
+	// the request carries an idempotency token the service honours (see
+	// Scope). It is false where the request cannot have been sent (a
+	// failed dial or DNS lookup) or the service answered that it did
+	// nothing (a throttle, a 4xx), and for errors that tell neither.
+	Ambiguous bool
 }
 
 // Do calls fn until it returns nil or an error that is not retryable, waiting
@@ -159,6 +172,9 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) (err e
 	)
 	ctx = r.observer.start(ctx, r.spanName, &rec)
 	defer rec.end(&prog, &err)
+	if r.scoped {
+		ctx, prog.scope = withScope(ctx)
+	}
 	err = r.loop(ctx, fn, &prog, &rec)
 	prog.returned = true
 	return err
@@ -171,6 +187,8 @@ type progress struct {
 	last     Attempt       // the last failed attempt; Number 0 if none
 	rateWait time.Duration // the last attempt's wait for a Limiter's slot
 	returned bool          // the loop returned; false while fn panics
+	canceled bool          // the last attempt failed because the caller's context ended
+	scope    *Scope        // the call's Scope, under WithScope
 }
 
 // loop is the retry loop of Do: attempt, classify, decide, wait.
@@ -193,16 +211,18 @@ func (r *Retrier) loop(ctx context.Context, fn func(context.Context) error, p *p
 			}
 		}
 		p.attempts = n
-		timedOut, err := r.attempt(ctx, fn)
+		p.scope.begin(n)
+		err := r.attempt(ctx, fn)
 		if err == nil {
 			r.limiter.observe(r.clock, sent, nil)
 			r.budget.refund(n == 1, paid)
 			return nil
 		}
-		r.classify(&p.last, n, err, timedOut)
+		r.classify(ctx, &p.last, n, err)
 		p.last.RateWait = p.rateWait
 		r.limiter.observe(r.clock, sent, &p.last.Classification)
 		if !p.last.Classification.Retryable {
+			p.canceled = endedBy(ctx, err)
 			return err
 		}
 		if rerr := r.retry(ctx, err, &p.last, start, &waits, &sleeper, rec, &paid); rerr != nil {
@@ -255,32 +275,39 @@ func (r *Retrier) usable(ctx context.Context, fn func(context.Context) error) er
 }
 
 // attempt calls fn once, under the attempt timeout if there is one, and
-// returns its error. It reports whether fn failed because it overran that
-// timeout while ctx was still live: with the context error, wrapped or not,
-// of the attempt's own deadline.
-func (r *Retrier) attempt(ctx context.Context, fn func(context.Context) error) (timedOut bool, err error) {
+// returns its error.
+func (r *Retrier) attempt(ctx context.Context, fn func(context.Context) error) error {
 	if r.attemptTimeout <= 0 {
-		return false, fn(ctx)
+		return fn(ctx)
 	}
-	return r.attemptWithTimeout(ctx, fn)
-}
-
-func (r *Retrier) attemptWithTimeout(ctx context.Context, fn func(context.Context) error) (timedOut bool, err error) {
-	actx, cancel := context.WithTimeout(ctx, r.attemptTimeout)
-	defer cancel()
-	err = fn(actx)
-	timedOut = err != nil && actx.Err() != nil && ctx.Err() == nil && chainHas(err, context.DeadlineExceeded)
-	return timedOut, err
+	a := startAttempt(ctx, r.attemptTimeout)
+	succeeded := false
+	defer func() { a.end(succeeded) }() // also when fn panics
+	err := fn(a.ctx)
+	succeeded = err == nil
+	return err
 }
 
 // classify records failed attempt n in a: the classifier's verdict on err,
-// or ClassTimeout when the attempt overran WithAttemptTimeout, unless err
-// states that it is permanent (Permanent, or RetryableError() false).
-func (r *Retrier) classify(a *Attempt, n int, err error, timedOut bool) {
+// or ClassTimeout when the attempt ran out of time while ctx, the caller's
+// context, was still live (it overran WithAttemptTimeout, or a deadline of
+// its own, such as an http.Client's Timeout), unless err states that it is
+// permanent (Permanent, or RetryableError() false); and whether the
+// attempt was ambiguous.
+func (r *Retrier) classify(ctx context.Context, a *Attempt, n int, err error) {
 	a.Number, a.Err, a.Classification, a.Delay = n, err, r.classifier.Classify(err), 0
+	timedOut := ctx.Err() == nil && chainHas(err, context.DeadlineExceeded)
 	if timedOut && !saysPermanent(err) {
 		a.Classification.Retryable, a.Classification.Class = true, ClassTimeout
 	}
+	a.Ambiguous = mayHaveActed(err, a.Classification.Class)
+}
+
+// endedBy reports whether err, an attempt's error, is ctx's own: the
+// caller's context ended during the attempt.
+func endedBy(ctx context.Context, err error) bool {
+	cerr := ctx.Err()
+	return cerr != nil && chainHas(err, cerr)
 }
 
 // decide returns the wait before attempt n+1 (the schedule's, moved

@@ -153,6 +153,11 @@ func outcomeOf(p *progress, err error) outcome {
 	if rerr, ok := err.(*RetryError); ok && err != p.last.Err {
 		return outcome(rerr.Reason)
 	}
+	if p.canceled {
+		// The caller's context ended during the attempt: Do returns the
+		// attempt's error as it is, and the call's outcome is that.
+		return outcome(ReasonCanceled)
+	}
 	return callNonRetryable
 }
 

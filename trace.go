@@ -114,7 +114,7 @@ func (s spanRecorder) attempt(obs *observer, a *Attempt, willRetry bool, o outco
 	if !s.recording() {
 		return
 	}
-	attrs := make([]attribute.KeyValue, 0, 10)
+	attrs := make([]attribute.KeyValue, 0, 11)
 	attrs = append(attrs,
 		telemetry.AttemptKey.Int(a.Number),
 		telemetry.WillRetryKey.Bool(willRetry),
@@ -131,6 +131,9 @@ func (s spanRecorder) attempt(obs *observer, a *Attempt, willRetry bool, o outco
 	}
 	if a.RateWait > 0 {
 		attrs = append(attrs, telemetry.RateWaitKey.Float64(a.RateWait.Seconds()))
+	}
+	if a.Ambiguous {
+		attrs = append(attrs, telemetry.AmbiguousKey.Bool(true))
 	}
 	if willRetry {
 		attrs = append(attrs, telemetry.DelayKey.Float64(a.Delay.Seconds()))

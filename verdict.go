@@ -51,6 +51,34 @@ func (e *verdictError) Error() string        { return e.err.Error() }
 func (e *verdictError) Unwrap() error        { return e.err }
 func (e *verdictError) RetryableError() bool { return e.retryable }
 
+// Ambiguous reports whether err, the error of a request to a service,
+// leaves it unknown whether the service acted on the request: the request
+// was sent and then the connection failed (a reset, a connection closed
+// before or during the response), a deadline or a cancellation cut it
+// short, or the service answered a 5xx other than a throttle, or a success
+// whose body was cut short. It is false where the request cannot have
+// been sent (a failed dial or DNS lookup), where the service answered
+// that it did nothing (a throttle, a 4xx), for nil, and for errors that
+// tell neither. Attempt.Ambiguous and the attempt event's
+// awsretry.ambiguous say the same of Do's attempts.
+//
+// Retrying an ambiguous failure repeats what the request did, unless it
+// carries an idempotency token the service honours (see Scope). For an
+// operation no token protects (SQS SendMessage, SNS Publish, a DynamoDB
+// UpdateItem that adds to a counter), decide in the operation:
+//
+//	_, err := client.UpdateItem(ctx, addOne)
+//	if awsretry.Ambiguous(err) {
+//		return awsretry.Permanent(err) // it may have counted: do not count twice
+//	}
+//	return err
+func Ambiguous(err error) bool {
+	if err == nil {
+		return false
+	}
+	return mayHaveActed(err, defaultClassifier.Classify(err).Class)
+}
+
 // saysPermanent reports whether the first RetryableError() bool in err's
 // chain says false, as Permanent's mark does.
 func saysPermanent(err error) bool {

@@ -84,34 +84,57 @@ func APIOption(r *awsretry.Retrier) func(*middleware.Stack) error {
 		if _, err := stack.Finalize.Swap(retryID, attempt); err != nil {
 			return err
 		}
+		// Another APIOption applied before this one (a config's, then a
+		// client's or a call's) left its middlewares: this one replaces
+		// them, so that the last applied wins and one applied twice
+		// counts each call once.
+		for _, id := range []string{operationID, attemptTimeoutID} {
+			if _, ok := stack.Finalize.Get(id); ok {
+				if _, err := stack.Finalize.Remove(id); err != nil {
+					return err
+				}
+			}
+		}
 		if err := stack.Finalize.Insert(begin{op}, retryID, middleware.Before); err != nil {
 			return err
 		}
-		if d := p.AttemptTimeout(); d > 0 {
-			return stack.Finalize.Insert(attemptTimeout{op, d}, retryID, middleware.After)
+		if p.AttemptTimeout() > 0 {
+			return stack.Finalize.Insert(attemptTimeout{op}, retryID, middleware.After)
 		}
 		return nil
 	}
 }
 
-// retryID is the ID of aws-sdk-go-v2's retry middleware.
-const retryID = "Retry"
+// The IDs of the SDK's retry middleware and of the adapter's.
+const (
+	retryID          = "Retry"
+	operationID      = "awsretry.Operation"
+	attemptTimeoutID = "awsretry.AttemptTimeout"
+)
 
 var errNilRetrier = errors.New("awssdk: nil *awsretry.Retrier")
 
 // Retryer returns an aws.RetryerV2 that decides as r does: which errors
 // are retried (r's classifier), how many attempts (WithTries) and what a
-// retry costs (WithBudget). Given alone to a client (config.WithRetryer,
-// Options.Retryer), it cannot tell one operation from another, for the
-// SDK's retryer interface does not say: the SDK then sleeps r's schedule
-// itself, on real time, and no attempt is recorded. WithRetrier and
-// APIOption give each operation its own retryer, which waits on r's Clock
-// and records every attempt.
+// retry costs (WithBudget): a retry takes its cost, a successful attempt
+// puts back the Budget's reward, and one after a retry also gives back
+// that retry's cost (as the SDK's standard retryer does: without the
+// operation's state it cannot tell a first attempt from a later one, where
+// Do and WithRetrier put back one or the other). Given alone to a client
+// (config.WithRetryer, Options.Retryer), it cannot tell one operation from
+// another, for the SDK's retryer interface does not say: the SDK then
+// sleeps r's schedule itself, on real time (a decorrelated jitter's wait
+// drawn afresh from the start of the schedule for each retry, which keeps
+// each wait's distribution but not its tie to the wait before), and no
+// attempt is recorded. WithRetrier and APIOption give each operation its
+// own retryer, which waits on r's Clock and records every attempt.
 func Retryer(r *awsretry.Retrier) aws.RetryerV2 {
 	if r == nil {
 		return nil
 	}
-	return &operation{policy: bridge.Of(r)}
+	o := &operation{policy: bridge.Of(r)}
+	o.releaseAttempt = o.release
+	return o
 }
 
 // operation is the retryer of one operation (with op set by begin), or of
@@ -153,9 +176,9 @@ func (o *operation) RetryDelay(attempt int, _ error) (time.Duration, error) {
 // retryer pays the Budget only.
 func (o *operation) GetRetryToken(ctx context.Context, err error) (func(error) error, error) {
 	if o.op == nil {
-		refund, ok := o.policy.Take(err)
+		refund, available, cost, ok := o.policy.Take(err)
 		if !ok {
-			return nil, fmt.Errorf("failed to get rate limit token, %w", ratelimit.QuotaExceededError{})
+			return nil, fmt.Errorf("failed to get rate limit token, %w", quotaError(available, cost))
 		}
 		return func(err error) error {
 			if err == nil {
@@ -167,9 +190,7 @@ func (o *operation) GetRetryToken(ctx context.Context, err error) (func(error) e
 	if rerr := o.op.Retry(ctx, err); rerr != nil {
 		var retryErr *awsretry.RetryError
 		if errors.As(rerr, &retryErr) && retryErr.Reason == awsretry.ReasonBudget {
-			available, requested := o.op.Quota()
-			quota := ratelimit.QuotaExceededError{Available: uint(max(available, 0)), Requested: uint(max(requested, 0))}
-			return nil, fmt.Errorf("failed to get rate limit token, %w: %w", quota, rerr)
+			return nil, fmt.Errorf("failed to get rate limit token, %w: %w", quotaError(o.op.Quota()), rerr)
 		}
 		return nil, rerr
 	}
@@ -178,16 +199,27 @@ func (o *operation) GetRetryToken(ctx context.Context, err error) (func(error) e
 	return nopRelease, nil
 }
 
+// quotaError is the SDK's error for a retry the Budget refused.
+func quotaError(available, requested int) ratelimit.QuotaExceededError {
+	return ratelimit.QuotaExceededError{Available: uint(max(available, 0)), Requested: uint(max(requested, 0))}
+}
+
 // GetInitialToken is GetAttemptToken without a context.
-func (o *operation) GetInitialToken() func(error) error { return nopRelease }
+func (o *operation) GetInitialToken() func(error) error {
+	if o.op == nil {
+		return o.releaseAttempt
+	}
+	return nopRelease
+}
 
 // GetAttemptToken notes that an attempt begins, once the Retrier's
 // Limiter lets it go: an operation's retryer waits for a send slot on the
 // Retrier's clock, or refuses the attempt with a *awsretry.RetryError
-// (reason rate_limited). The release tells the Limiter of a success.
+// (reason rate_limited). The release tells the Limiter of a success; a
+// client's retryer's puts back the Budget's reward.
 func (o *operation) GetAttemptToken(ctx context.Context) (func(error) error, error) {
 	if o.op == nil {
-		return nopRelease, nil
+		return o.releaseAttempt, nil
 	}
 	if err := o.op.Attempt(ctx); err != nil {
 		return nil, err
@@ -195,10 +227,14 @@ func (o *operation) GetAttemptToken(ctx context.Context) (func(error) error, err
 	return o.releaseAttempt, nil
 }
 
-// release is the release of an operation's attempt token.
+// release is the release of an attempt token.
 func (o *operation) release(err error) error {
-	if err == nil {
+	switch {
+	case err != nil:
+	case o.op != nil:
 		o.op.Succeeded()
+	default:
+		o.policy.Succeeded()
 	}
 	return nil
 }
@@ -219,7 +255,7 @@ func dropRetryAfter(err error) {
 // begin sees an operation begin and end, around the SDK's retry loop.
 type begin struct{ o *operation }
 
-func (begin) ID() string { return "awsretry.Operation" }
+func (begin) ID() string { return operationID }
 
 func (b begin) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
 	out middleware.FinalizeOutput, md middleware.Metadata, err error,
@@ -228,14 +264,14 @@ func (b begin) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, 
 	ended := false
 	defer func() {
 		if !ended {
-			b.o.op.End(errors.New("awssdk: the operation panicked"), "panic")
+			b.o.op.End(errPanicked, "panic")
 		}
 	}()
 	out, md, err = next.HandleFinalize(ctx, in)
 	reason, attemptErr := why(ctx, err)
 	b.o.op.End(attemptErr, reason)
 	ended = true
-	return out, md, err
+	return out, md, exhausted(err)
 }
 
 // why maps what the SDK's retry loop returned to the attempt's error and
@@ -260,23 +296,40 @@ func why(ctx context.Context, err error) (reason string, attemptErr error) {
 	return "", err
 }
 
-// attemptTimeout gives each attempt WithAttemptTimeout's deadline, inside
-// the SDK's retry loop, and tells the operation when an attempt overran it.
-type attemptTimeout struct {
-	o *operation
-	d time.Duration
+// exhausted returns err, or, when it is the SDK's MaxAttemptsError, a
+// *awsretry.RetryError of reason exhausted wrapping it, as Do returns when
+// the attempts run out: every way the adapter gives up is then a
+// RetryError, and errors.As still finds the SDK's error and the last
+// attempt's.
+func exhausted(err error) error {
+	maxErr, ok := err.(*retry.MaxAttemptsError)
+	if !ok {
+		return err
+	}
+	return &awsretry.RetryError{Reason: awsretry.ReasonExhausted, Attempts: maxErr.Attempt, Err: maxErr}
 }
 
-func (attemptTimeout) ID() string { return "awsretry.AttemptTimeout" }
+// attemptTimeout gives each attempt WithAttemptTimeout's deadline, inside
+// the SDK's retry loop, as Do gives it: the deadline bounds the attempt,
+// and a body the caller reads after a successful attempt is not cut off.
+type attemptTimeout struct{ o *operation }
+
+func (attemptTimeout) ID() string { return attemptTimeoutID }
 
 func (t attemptTimeout) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
-	middleware.FinalizeOutput, middleware.Metadata, error,
+	out middleware.FinalizeOutput, md middleware.Metadata, err error,
 ) {
-	actx, cancel := context.WithTimeout(ctx, t.d)
-	defer cancel()
-	out, md, err := next.HandleFinalize(actx, in)
-	if err != nil && actx.Err() != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		t.o.op.TimedOut()
-	}
+	actx, end := t.o.policy.AttemptContext(ctx)
+	returned := false
+	defer func() {
+		if !returned {
+			end(errPanicked)
+		}
+	}()
+	out, md, err = next.HandleFinalize(actx, in)
+	returned = true
+	end(err)
 	return out, md, err
 }
+
+var errPanicked = errors.New("awssdk: the operation panicked")

@@ -64,3 +64,36 @@ func BenchmarkThrottledTwice(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRunInstances is one EC2 RunInstances against a local endpoint
+// that answers at once: through the SDK alone (its standard retryer,
+// filling the token), and inside Do around a client configured with
+// InsideDo (the token pinned to the Do call's Scope): the cost of making
+// the call safe to retry around.
+func BenchmarkRunInstances(b *testing.B) {
+	srv := awsfake.NewServer()
+	defer srv.Close()
+	sdk := awsfake.Config(srv.URL)
+	sdk.RetryMaxAttempts = 0
+	r := awsretry.MustNew(awsretry.WithScope())
+	for _, bc := range []struct {
+		name string
+		call func(context.Context, awsfake.Clients) error
+		cfg  aws.Config
+	}{
+		{"SDK alone", func(ctx context.Context, c awsfake.Clients) error { return c.Call(ctx, "ec2:RunInstances") }, sdk},
+		{"Do with InsideDo", func(ctx context.Context, c awsfake.Clients) error {
+			return r.Do(ctx, func(ctx context.Context) error { return c.Call(ctx, "ec2:RunInstances") })
+		}, insideDo(b, srv.URL)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			clients := awsfake.NewClients(bc.cfg)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := bc.call(context.Background(), clients); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

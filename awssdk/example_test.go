@@ -54,3 +54,31 @@ func ExampleAPIOption() {
 	fmt.Println(err, srv.Calls("ec2:DescribeInstances"), clk.Sleeps())
 	// Output: <nil> 2 [3s]
 }
+
+// Around the call: a client configured with InsideDo makes one attempt per
+// call, and its RunInstances sends the same ClientToken in every attempt
+// of a Do call of a Retrier made WithScope. Here the first request is
+// reset after EC2 launched the instance: the retry gets that instance
+// back, and nothing is launched twice.
+func ExampleInsideDo() {
+	srv := awsfake.NewServer() // a local endpoint that honours ClientToken as EC2 does
+	defer srv.Close()
+	srv.Script("ec2:RunInstances", awsfake.Reply{Fault: awsfake.FaultReset, AfterActing: true})
+
+	r := awsretry.MustNew(awsretry.WithScope(), awsretry.WithClock(awsretrytest.NewClock()))
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		awssdk.InsideDo(), // one attempt per call, tokens pinned to the Do call
+		config.WithRegion("us-east-1"), config.WithBaseEndpoint(srv.URL),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")))
+	if err != nil {
+		panic(err)
+	}
+	client := ec2.NewFromConfig(cfg)
+
+	out, err := awsretry.DoValue(context.Background(), r, func(ctx context.Context) (*ec2.RunInstancesOutput, error) {
+		return client.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-0abcdef1234567890"),
+			MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+	})
+	fmt.Println(err, aws.ToString(out.Instances[0].InstanceId), srv.Calls("ec2:RunInstances"), srv.Applied("ec2:RunInstances"))
+	// Output: <nil> i-0123456789abcdef0 2 1
+}

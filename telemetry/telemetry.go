@@ -70,4 +70,11 @@ const (
 	// slot of the Retrier's Limiter, on attempt events, when it waited:
 	// time spent rate-limited, apart from the backoff (DelayKey).
 	RateWaitKey = attribute.Key("awsretry.rate_wait_seconds")
+	// AmbiguousKey is true on the event of a failed attempt whose request
+	// may have reached the service and been acted on (a timeout, a
+	// connection that failed after the request was sent, a 5xx other than
+	// a throttle): retrying it repeats what it did, unless the request
+	// carries an idempotency token. Absent otherwise. See
+	// awsretry.Attempt.Ambiguous.
+	AmbiguousKey = attribute.Key("awsretry.ambiguous")
 )

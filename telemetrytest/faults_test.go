@@ -52,11 +52,12 @@ func TestConnectionFailuresHaveAClassOfTheirOwn(t *testing.T) {
 	assertEvents(t, e.onlySpan(t), []attribute.Set{
 		set(telemetry.AttemptKey.Int(1), telemetry.WillRetryKey.Bool(true),
 			attribute.String("error.type", "connection"), telemetry.ClassKey.String("connection"),
-			telemetry.DelayKey.Float64(3)), // no status: no response came
+			telemetry.DelayKey.Float64(3), telemetry.AmbiguousKey.Bool(true)), // no status: no response came, the request was sent
 		set(telemetry.AttemptKey.Int(2), telemetry.WillRetryKey.Bool(true),
 			attribute.String("error.type", "ServiceUnavailable"), telemetry.ErrorCodeKey.String("ServiceUnavailable"),
 			telemetry.ClassKey.String("transient"), telemetry.DelayKey.Float64(3.3),
-			attribute.Int("http.response.status_code", 503), attribute.String("aws.request_id", "req-2")),
+			attribute.Int("http.response.status_code", 503), attribute.String("aws.request_id", "req-2"),
+			telemetry.AmbiguousKey.Bool(true)), // a 5xx other than a throttle: the service may have acted
 		set(telemetry.AttemptKey.Int(3), telemetry.WillRetryKey.Bool(false)),
 	})
 	assertMetric(t, e.metrics(t), counter(telemetry.AttemptsMetricName, "{attempt}",
@@ -87,7 +88,8 @@ func TestAttemptTimeoutIsTraced(t *testing.T) {
 		}
 		assertEvents(t, e.onlySpan(t), []attribute.Set{
 			set(telemetry.AttemptKey.Int(1), telemetry.WillRetryKey.Bool(true),
-				attribute.String("error.type", "timeout"), telemetry.ClassKey.String("timeout"), telemetry.DelayKey.Float64(0)),
+				attribute.String("error.type", "timeout"), telemetry.ClassKey.String("timeout"), telemetry.DelayKey.Float64(0),
+				telemetry.AmbiguousKey.Bool(true)),
 			set(telemetry.AttemptKey.Int(2), telemetry.WillRetryKey.Bool(false)),
 		})
 	})

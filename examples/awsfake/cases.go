@@ -105,6 +105,11 @@ type Case struct {
 	// Requests is the number of requests the endpoint sees until the call
 	// succeeds, or fails for good when Class is ClassNone.
 	Requests int
+	// Ambiguous: the failed attempt may have reached the service and been
+	// acted on (awsretry.Attempt.Ambiguous): a 5xx that is not a
+	// throttle, a connection that failed after the request was sent, an
+	// attempt that timed out.
+	Ambiguous bool
 }
 
 // Arrange sets the endpoint up for the case's next call.
@@ -181,7 +186,9 @@ func Cases() []Case {
 		if c.class == none {
 			requests = 1
 		}
-		cases = append(cases, Case{Name: c.name, Op: c.op, Reply: c.reply, Code: c.code, Class: c.class, Delay: c.delay, Requests: requests})
+		ambiguous := c.reply.Status >= 500 && c.class != throttle
+		cases = append(cases, Case{Name: c.name, Op: c.op, Reply: c.reply, Code: c.code, Class: c.class, Delay: c.delay, Requests: requests,
+			Ambiguous: ambiguous})
 	}
 	return cases
 }
@@ -207,10 +214,10 @@ func FaultCases() []Case {
 		skew := skewCodes[op]
 		skew.Message, skew.DateOffset = "Signature expired", 10*time.Minute
 		for _, c := range []Case{
-			{Name: "reset", Reply: Reply{Fault: FaultReset}, Class: awsretry.ClassConnection},
-			{Name: "closed before the response", Reply: Reply{Fault: FaultClose}, Class: awsretry.ClassConnection},
-			{Name: "closed mid-body", Reply: Reply{Fault: FaultCloseMidBody}, Class: awsretry.ClassConnection},
-			{Name: "hung past the attempt timeout", Reply: Reply{Fault: FaultHang}, Class: awsretry.ClassTimeout},
+			{Name: "reset", Reply: Reply{Fault: FaultReset}, Class: awsretry.ClassConnection, Ambiguous: true},
+			{Name: "closed before the response", Reply: Reply{Fault: FaultClose}, Class: awsretry.ClassConnection, Ambiguous: true},
+			{Name: "closed mid-body", Reply: Reply{Fault: FaultCloseMidBody}, Class: awsretry.ClassConnection, Ambiguous: true},
+			{Name: "hung past the attempt timeout", Reply: Reply{Fault: FaultHang}, Class: awsretry.ClassTimeout, Ambiguous: true},
 			{Name: "refused", Refused: true, Class: awsretry.ClassConnection},
 			{Name: "HTML 429 from a proxy", Reply: Reply{Status: http.StatusTooManyRequests,
 				Body: "<html><body>429 Too Many Requests</body></html>"}, Class: awsretry.ClassThrottle},

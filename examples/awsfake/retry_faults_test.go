@@ -59,6 +59,9 @@ func TestFaultsAreRetried(t *testing.T) {
 			if v, _ := event.Value(telemetry.WillRetryKey); !v.AsBool() {
 				t.Error("attempt 1's event does not say it will be retried")
 			}
+			if v, _ := event.Value(telemetry.AmbiguousKey); v.AsBool() != tc.Ambiguous {
+				t.Errorf("attempt 1's event says ambiguous %v, want %v", v.AsBool(), tc.Ambiguous)
+			}
 			if tc.Reply.DateOffset != 0 {
 				// The SDK took the offset from the failed answer's Date:
 				// awsretry's next attempt was signed with it.

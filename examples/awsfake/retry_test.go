@@ -63,6 +63,9 @@ func TestClassificationThroughTheSDK(t *testing.T) {
 			if got := clk.Sleeps(); len(got) != 1 || got[0] != tt.Delay {
 				t.Errorf("waits %v, want [%v]", got, tt.Delay)
 			}
+			if a.Ambiguous != tt.Ambiguous {
+				t.Errorf("Ambiguous %v, want %v: the service answered %d", a.Ambiguous, tt.Ambiguous, tt.Reply.Status)
+			}
 		})
 	}
 }
@@ -89,5 +92,35 @@ func TestRequestIDReachesTheClassifier(t *testing.T) {
 	var rid interface{ ServiceRequestID() string }
 	if !errors.As(err, &rid) || rid.ServiceRequestID() != "req-0001" {
 		t.Errorf("request id of %v: want req-0001", err)
+	}
+}
+
+// TestAmbiguous: awsretry.Ambiguous on the error of one call of the real
+// clients, for every case of awsfake's tables: true where the request was
+// sent and the service may have acted on it (a 5xx other than a throttle,
+// a connection that failed after the request was written, a request cut
+// off by its deadline), false where it cannot have been sent (refused) or
+// the service answered that it did nothing (a throttle, a 4xx).
+func TestAmbiguous(t *testing.T) {
+	srv := awsfake.NewServer()
+	defer srv.Close()
+	c := newClients(srv.URL)
+	for _, tc := range awsfake.AllCases() {
+		t.Run(tc.Name, func(t *testing.T) {
+			tc.Arrange(srv)
+			defer func() { _ = srv.Restart() }()
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			err := c.Call(ctx, tc.Op)
+			if err == nil {
+				t.Fatal("the call succeeded")
+			}
+			if got := awsretry.Ambiguous(err); got != tc.Ambiguous {
+				t.Errorf("Ambiguous(%v) = %v, want %v", err, got, tc.Ambiguous)
+			}
+		})
+	}
+	if awsretry.Ambiguous(nil) {
+		t.Error("Ambiguous(nil) = true")
 	}
 }

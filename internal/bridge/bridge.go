@@ -21,12 +21,22 @@ type Policy interface {
 	// span in ctx (the Retrier starts no span of its own).
 	Start(ctx context.Context) Operation
 
+	// AttemptContext returns the context of an attempt under ctx, with
+	// AttemptTimeout's deadline if there is one, and the function that
+	// ends the attempt with its error: the deadline then no longer
+	// applies, and after a success the context stays live for the caller
+	// to read a body the attempt returned (see awsretry's attempt
+	// context).
+	AttemptContext(ctx context.Context) (context.Context, func(err error))
+
 	// For the retryer used without an operation: the schedule's wait
-	// after failed attempt n (before any server hint), and a retry's cost
+	// after failed attempt n (before any server hint); a retry's cost
 	// taken from the Budget, with the function that refunds it once a
-	// later attempt succeeds; ok is false when the Budget cannot pay.
+	// later attempt succeeds, or, when ok is false, the tokens the Budget
+	// had and the retry's cost; and the reward of a successful attempt.
 	Delay(n int) time.Duration
-	Take(err error) (refund func(), ok bool)
+	Take(err error) (refund func(), available, cost int, ok bool)
+	Succeeded()
 }
 
 // Operation is one operation's attempts, made by another retry loop.
@@ -38,9 +48,6 @@ type Operation interface {
 	Attempt(ctx context.Context) error
 	// Succeeded notes that the attempt under way succeeded.
 	Succeeded()
-	// TimedOut notes that the attempt under way overran AttemptTimeout
-	// while the operation's context was still live.
-	TimedOut()
 	// Retryable classifies the failed attempt's error, as Do would.
 	Retryable(err error) bool
 	// Retry decides on the failed attempt: it returns nil once it has
@@ -61,3 +68,9 @@ type Operation interface {
 // Of returns r's Policy; r is a *awsretry.Retrier. Package awsretry sets
 // it when it is initialised.
 var Of func(r any) Policy
+
+// CallToken returns the idempotency token for a call named call made in
+// the Do call of ctx, and false when ctx is not in a Do call of a Retrier
+// made WithScope: the same token for the call at the same position among
+// the calls of that name in every attempt of the Do call.
+var CallToken func(ctx context.Context, call string) (token string, ok bool)
