@@ -8,9 +8,16 @@
 //
 //	cd examples && go run ./ec2
 //
-// It prints a line per attempt, then the trace: through the OpenTelemetry
-// stdout exporter, or to an OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT
-// is set (for example http://localhost:4318).
+// RunInstances is the pattern to copy for calls that create something: the
+// Retrier is made WithScope and the client's configuration with
+// awssdk.InsideDo, so every attempt sends the same ClientToken, and an
+// attempt that failed after EC2 launched the instance cannot launch a
+// second one when it is retried.
+//
+// It prints a line per attempt, then the trace as a tree; with -json also
+// the spans as the OpenTelemetry stdout exporter writes them, and to an
+// OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT is set (for example
+// http://localhost:4318).
 //
 // With -real it calls real EC2 instead (read-only: DescribeInstances of the
 // -instance given), with the credentials of -profile in -region.
@@ -28,6 +35,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -40,6 +48,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/awsretry/awsretry"
+	"github.com/awsretry/awsretry/awssdk"
 	"github.com/awsretry/awsretry/examples/awsfake"
 )
 
@@ -51,25 +60,28 @@ func main() {
 		region   = flag.String("region", "us-east-1", "AWS region, with -real")
 		profile  = flag.String("profile", "", "AWS shared-config profile, with -real")
 		instance = flag.String("instance", "", "instance id to describe, with -real")
+		json     = flag.Bool("json", false, "also print the spans as the OpenTelemetry stdout exporter writes them")
 	)
 	flag.Parse()
-	if err := run(os.Stdout, *delay, *backoff, *real, *region, *profile, *instance); err != nil {
+	if err := run(os.Stdout, *delay, *backoff, *real, *region, *profile, *instance, *json); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out io.Writer, delay time.Duration, backoff float64, real bool, region, profile, instance string) error {
+func run(out io.Writer, delay time.Duration, backoff float64, real bool, region, profile, instance string, json bool) error {
 	ctx := context.Background()
 	tree := &treeRecorder{}
-	tp, exporter, err := tracerProvider(ctx, out, tree)
+	tp, exporter, err := tracerProvider(ctx, out, tree, json)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		fmt.Fprintln(out, "\ntrace:")
 		tree.print(out)
-		fmt.Fprintln(out, "\n"+exporter+":")
+		if exporter != "" {
+			fmt.Fprintln(out, "\n"+exporter+":")
+		}
 		if err := tp.Shutdown(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "trace export:", err)
 		}
@@ -83,16 +95,18 @@ func run(out io.Writer, delay time.Duration, backoff float64, real bool, region,
 		fmt.Fprintf(out, "%7.3fs   attempt %d failed: %s (%s): retrying in %v\n",
 			time.Since(start).Seconds(), a.Number, a.Classification.Code, a.Classification.Class, a.Delay)
 	}
-	// One policy; each kind of operation names its spans.
-	policy := awsretry.MustNew(awsretry.WithDelay(delay), awsretry.WithBackoff(backoff), awsretry.WithOnRetry(printAttempt))
+	// One policy; each kind of operation names its spans. WithScope gives
+	// each Do call the idempotency token that InsideDo pins RunInstances'
+	// ClientToken to.
+	policy := awsretry.MustNew(awsretry.WithDelay(delay), awsretry.WithBackoff(backoff), awsretry.WithOnRetry(printAttempt),
+		awsretry.WithScope())
 	launch, wait := policy.Named("ec2.RunInstances"), policy.Named("ec2.WaitForInstance")
 
-	var cfg aws.Config
+	// InsideDo: one SDK attempt per call (the retries are awsretry's), and
+	// the tokens the SDK fills pinned to the Do call.
+	opts := []func(*config.LoadOptions) error{awssdk.InsideDo()}
 	if real {
-		if cfg, err = config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithSharedConfigProfile(profile)); err != nil {
-			return err
-		}
-		cfg.RetryMaxAttempts = 1 // retries are awsretry's
+		opts = append(opts, config.WithRegion(region), config.WithSharedConfigProfile(profile))
 	} else {
 		srv := awsfake.NewServer()
 		defer srv.Close()
@@ -106,8 +120,13 @@ func run(out io.Writer, delay time.Duration, backoff float64, real bool, region,
 			}
 			fmt.Fprintf(out, "%7.3fs %s -> HTTP %d %s\n", time.Since(start).Seconds(), op, status, code)
 		}
-		cfg = awsfake.Config(srv.URL)
+		opts = append(opts, config.WithRegion("us-east-1"), config.WithBaseEndpoint(srv.URL),
+			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "")))
 		fmt.Fprintln(out, "local AWS-compatible endpoint at", srv.URL)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return err
 	}
 	cfg.HTTPClient = &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}
 	client := ec2.NewFromConfig(cfg)
@@ -144,26 +163,32 @@ func run(out io.Writer, delay time.Duration, backoff float64, real bool, region,
 	return nil
 }
 
-// tracerProvider exports to OTLP over HTTP when OTEL_EXPORTER_OTLP_ENDPOINT
-// (or the traces-specific variable) is set, and otherwise to w through the
-// stdout exporter, one JSON document per span; tree also gets every span.
-// It returns the exporter's description.
-func tracerProvider(ctx context.Context, w io.Writer, tree sdktrace.SpanProcessor) (*sdktrace.TracerProvider, string, error) {
-	var exporter sdktrace.SpanExporter
-	var err error
-	name := "OpenTelemetry stdout exporter"
-	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
-		exporter, err = otlptracehttp.New(ctx)
-		name = "exported over OTLP/HTTP"
-	} else {
-		exporter, err = stdouttrace.New(stdouttrace.WithWriter(w))
-	}
-	if err != nil {
-		return nil, "", err
-	}
+// tracerProvider gives every span to tree; it also exports them to OTLP
+// over HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or the traces-specific
+// variable) is set, or else, with json, to w through the stdout exporter,
+// one JSON document per span. It returns the exporter's description, ""
+// for none.
+func tracerProvider(ctx context.Context, w io.Writer, tree sdktrace.SpanProcessor, json bool) (*sdktrace.TracerProvider, string, error) {
 	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(attribute.String("service.name", "awsretry-demo")))
 	if err != nil {
 		return nil, "", err
 	}
-	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithSpanProcessor(tree), sdktrace.WithResource(res)), name, nil
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(tree), sdktrace.WithResource(res)}
+	var exporter sdktrace.SpanExporter
+	var name string
+	switch {
+	case os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "":
+		exporter, err = otlptracehttp.New(ctx)
+		name = "exported over OTLP/HTTP"
+	case json:
+		exporter, err = stdouttrace.New(stdouttrace.WithWriter(w))
+		name = "OpenTelemetry stdout exporter"
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if exporter != nil {
+		opts = append(opts, sdktrace.WithBatcher(exporter))
+	}
+	return sdktrace.NewTracerProvider(opts...), name, nil
 }

@@ -85,13 +85,17 @@ func run(endpoint, otlp string, delay time.Duration, backoff float64) (traceID s
 			time.Since(start).Seconds(), a.Number, a.Classification.Code, a.Classification.Class, a.Delay)
 	}
 	policy, err := awsretry.New(awsretry.WithDelay(delay), awsretry.WithBackoff(backoff), awsretry.WithTries(scenario.Tries),
-		awsretry.WithOnRetry(logRetry))
+		awsretry.WithOnRetry(logRetry), awsretry.WithScope())
 	if err != nil {
 		return "", err
 	}
 	launch, wait := policy.Named(scenario.LaunchSpan), policy.Named(scenario.WaitSpan)
 
-	cfg := awsfake.Config(endpoint)
+	cfg := awsfake.Config(endpoint) // one SDK attempt per call, as awssdk.InsideDo sets
+	// RunInstances' ClientToken pinned to its Do call (the Retrier is made
+	// WithScope): an attempt that failed after EC2 launched cannot launch
+	// again.
+	cfg.APIOptions = append(cfg.APIOptions, awssdk.PinTokens)
 	cfg.HTTPClient = &http.Client{
 		Transport: otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithSpanNameFormatter(clientSpanName)),
 		Timeout:   10 * time.Second,
