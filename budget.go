@@ -20,7 +20,7 @@ import (
 // dependency is down (the default bucket pays for 100 throttling retries in
 // a row), until successes refill it.
 //
-// Make one with NewBudget. A Budget is safe for concurrent use and
+// Make one with NewTokenBucket. A Budget is safe for concurrent use and
 // lock-free. The zero Budget has no capacity and charges nothing, so it
 // never refuses a retry.
 type Budget struct {
@@ -30,11 +30,11 @@ type Budget struct {
 	reward   int64
 }
 
-// BudgetConfig configures a Budget. Its zero value is aws-sdk-go-v2's
+// TokenBucketConfig configures a Budget made by NewTokenBucket. Its zero value is aws-sdk-go-v2's
 // standard retryer's bucket: 500 tokens, 5 per retry (14 for a transient
 // error, a connection failure or a timeout, as in its 2026 retry
 // behaviour), and 1 back per first-try success.
-type BudgetConfig struct {
+type TokenBucketConfig struct {
 	// Capacity is the tokens the bucket holds when full, and starts with.
 	// 0 means 500. Any value up to math.MaxInt works (refunds saturate
 	// at the capacity), so math.MaxInt is a bucket that practically never
@@ -48,7 +48,7 @@ type BudgetConfig struct {
 	Reward int
 }
 
-// The defaults of BudgetConfig, in tokens, as in aws-sdk-go-v2's standard
+// The defaults of TokenBucketConfig, in tokens, as in aws-sdk-go-v2's standard
 // retryer.
 const (
 	defaultBudgetCapacity      = 500
@@ -60,10 +60,10 @@ const (
 // classCount is the number of Class values.
 const classCount = int(ClassTimeout) + 1
 
-// NewBudget returns a full Budget configured by c. A negative value, or a
+// NewTokenBucket returns a full Budget configured by c. A negative value, or a
 // cost for an unknown class, makes it return an error that names the field
 // and the value.
-func NewBudget(c BudgetConfig) (*Budget, error) {
+func NewTokenBucket(c TokenBucketConfig) (*Budget, error) {
 	b := &Budget{capacity: defaultBudgetCapacity, reward: defaultBudgetReward}
 	for class := range b.costs {
 		b.costs[class] = defaultBudgetRetryCost
@@ -97,7 +97,7 @@ func NewBudget(c BudgetConfig) (*Budget, error) {
 }
 
 func budgetError(field string, value any, problem string) error {
-	return fmt.Errorf("awsretry: NewBudget: BudgetConfig.%s (%v): %s", field, value, problem)
+	return fmt.Errorf("awsretry: NewTokenBucket: TokenBucketConfig.%s (%v): %s", field, value, problem)
 }
 
 // Tokens returns the tokens in the bucket now, or 0 for a nil Budget

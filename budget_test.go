@@ -15,7 +15,7 @@ import (
 )
 
 func TestBudgetDefaults(t *testing.T) {
-	b := mustBudget(awsretry.BudgetConfig{})
+	b := mustTokenBucket(awsretry.TokenBucketConfig{})
 	if b.Tokens() != 500 {
 		t.Errorf("tokens %d, want a full 500", b.Tokens())
 	}
@@ -28,7 +28,7 @@ func TestBudgetDefaults(t *testing.T) {
 		{"InternalError", 14},             // transient
 		{"InvalidInstanceID.NotFound", 5}, // eventual consistency
 	} {
-		b := mustBudget(awsretry.BudgetConfig{})
+		b := mustTokenBucket(awsretry.TokenBucketConfig{})
 		op, _ := failing(apiError(tt.code, 400), apiError(tt.code, 400))
 		var during []int
 		r := awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock()),
@@ -46,7 +46,7 @@ func TestBudgetDefaults(t *testing.T) {
 }
 
 func TestBudgetRewardNeverAboveCapacity(t *testing.T) {
-	b := mustBudget(awsretry.BudgetConfig{Capacity: 10, Reward: 3})
+	b := mustTokenBucket(awsretry.TokenBucketConfig{Capacity: 10, Reward: 3})
 	r := awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock()))
 	op, _ := failing(apiError("ThrottlingException", 400)) // takes 5, refunds 5
 	_ = r.Do(context.Background(), func(context.Context) error { return op() })
@@ -68,7 +68,7 @@ func TestBudgetRewardNeverAboveCapacity(t *testing.T) {
 }
 
 func TestBudgetStopsRetries(t *testing.T) {
-	b := mustBudget(awsretry.BudgetConfig{Capacity: 12})
+	b := mustTokenBucket(awsretry.TokenBucketConfig{Capacity: 12})
 	clk := awsretrytest.NewClock()
 	r := awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(clk))
 	calls := 0
@@ -80,7 +80,7 @@ func TestBudgetStopsRetries(t *testing.T) {
 	if !strings.Contains(err.Error(), "retry budget exhausted") || len(clk.Sleeps()) != 2 || b.Tokens() != 2 {
 		t.Errorf("err %q, waits %v, tokens %d", err, clk.Sleeps(), b.Tokens())
 	}
-	b = mustBudget(awsretry.BudgetConfig{Capacity: 1, Costs: map[awsretry.Class]int{awsretry.ClassThrottle: 0}})
+	b = mustTokenBucket(awsretry.TokenBucketConfig{Capacity: 1, Costs: map[awsretry.Class]int{awsretry.ClassThrottle: 0}})
 	calls = 0
 	_ = awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock())).Do(context.Background(),
 		func(context.Context) error { calls++; return apiError("RequestLimitExceeded", 503) })
@@ -89,18 +89,18 @@ func TestBudgetStopsRetries(t *testing.T) {
 	}
 }
 
-func TestInvalidBudgetConfig(t *testing.T) {
+func TestInvalidTokenBucketConfig(t *testing.T) {
 	for _, tt := range []struct {
-		config awsretry.BudgetConfig
+		config awsretry.TokenBucketConfig
 		want   string
 	}{
-		{awsretry.BudgetConfig{Capacity: -1}, "BudgetConfig.Capacity (-1)"},
-		{awsretry.BudgetConfig{Costs: map[awsretry.Class]int{awsretry.ClassTransient: -1}}, "BudgetConfig.Costs (transient: -1)"},
-		{awsretry.BudgetConfig{Costs: map[awsretry.Class]int{awsretry.Class(7): 1}}, "BudgetConfig.Costs (Class(7))"},
-		{awsretry.BudgetConfig{Reward: -2}, "BudgetConfig.Reward (-2)"},
+		{awsretry.TokenBucketConfig{Capacity: -1}, "TokenBucketConfig.Capacity (-1)"},
+		{awsretry.TokenBucketConfig{Costs: map[awsretry.Class]int{awsretry.ClassTransient: -1}}, "TokenBucketConfig.Costs (transient: -1)"},
+		{awsretry.TokenBucketConfig{Costs: map[awsretry.Class]int{awsretry.Class(7): 1}}, "TokenBucketConfig.Costs (Class(7))"},
+		{awsretry.TokenBucketConfig{Reward: -2}, "TokenBucketConfig.Reward (-2)"},
 	} {
-		if _, err := awsretry.NewBudget(tt.config); err == nil || !strings.HasPrefix(err.Error(), "awsretry: NewBudget: "+tt.want+": ") {
-			t.Errorf("NewBudget = %v, want an error naming %s", err, tt.want)
+		if _, err := awsretry.NewTokenBucket(tt.config); err == nil || !strings.HasPrefix(err.Error(), "awsretry: NewTokenBucket: "+tt.want+": ") {
+			t.Errorf("NewTokenBucket = %v, want an error naming %s", err, tt.want)
 		}
 	}
 	if _, err := awsretry.New(awsretry.WithBudget(nil)); err == nil {
@@ -109,8 +109,8 @@ func TestInvalidBudgetConfig(t *testing.T) {
 }
 
 // mustBudget returns a Budget of a valid config.
-func mustBudget(c awsretry.BudgetConfig) *awsretry.Budget {
-	b, err := awsretry.NewBudget(c)
+func mustTokenBucket(c awsretry.TokenBucketConfig) *awsretry.Budget {
+	b, err := awsretry.NewTokenBucket(c)
 	if err != nil {
 		panic(err)
 	}
@@ -152,7 +152,7 @@ func TestOverloadAmplification(t *testing.T) {
 	free := awsretry.MustNew(awsretry.WithClock(awsretrytest.NewClock()))
 	unbounded := float64(overload(free, goroutines, calls, &healthy)) / calls
 
-	b := mustBudget(awsretry.BudgetConfig{})
+	b := mustTokenBucket(awsretry.TokenBucketConfig{})
 	bounded := awsretry.MustNew(awsretry.WithClock(awsretrytest.NewClock()), awsretry.WithBudget(b))
 	amplification := float64(overload(bounded, goroutines, calls, &healthy)) / calls
 	t.Logf("amplification (attempts per call): %.3f without a budget, %.4f with the default budget", unbounded, amplification)
@@ -179,7 +179,7 @@ func TestOverloadAmplification(t *testing.T) {
 // back, so however the goroutines interleave, the bucket ends full, and
 // each call either succeeded or was refused by the budget.
 func TestTenThousandGoroutinesShareARetrierAndABudget(t *testing.T) {
-	b := mustBudget(awsretry.BudgetConfig{})
+	b := mustTokenBucket(awsretry.TokenBucketConfig{})
 	r := awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock()), awsretry.WithJitter(awsretry.JitterFull))
 	var wg sync.WaitGroup
 	var succeeded, refused atomic.Int64
@@ -209,7 +209,7 @@ func TestTenThousandGoroutinesShareARetrierAndABudget(t *testing.T) {
 // retries once and succeeds, taking and refunding tokens. Compare with
 // BenchmarkNoBudgetParallel.
 func BenchmarkBudgetParallel(b *testing.B) {
-	benchmarkRetryOnceParallel(b, awsretry.WithBudget(mustBudget(awsretry.BudgetConfig{})))
+	benchmarkRetryOnceParallel(b, awsretry.WithBudget(mustTokenBucket(awsretry.TokenBucketConfig{})))
 }
 
 // BenchmarkNoBudgetParallel is BenchmarkBudgetParallel without a budget.
@@ -271,30 +271,30 @@ func TestBudgetAtExtremes(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name   string
-		config awsretry.BudgetConfig
+		config awsretry.TokenBucketConfig
 		steps  []step
 	}{
-		{"Capacity MaxInt", awsretry.BudgetConfig{Capacity: huge}, []step{
+		{"Capacity MaxInt", awsretry.TokenBucketConfig{Capacity: huge}, []step{
 			{"first-try success", firstTry, huge},
 			{"a retry, refunded", retryOnce, huge},
 			{"first-try success", firstTry, huge},
 		}},
-		{"Reward MaxInt", awsretry.BudgetConfig{Reward: huge}, []step{
+		{"Reward MaxInt", awsretry.TokenBucketConfig{Reward: huge}, []step{
 			{"first-try success at full", firstTry, 500},
 			{"two retries and a failure", drain, 490},
 			{"first-try success", firstTry, 500},
 		}},
-		{"Capacity and Reward MaxInt", awsretry.BudgetConfig{Capacity: huge, Reward: huge}, []step{
+		{"Capacity and Reward MaxInt", awsretry.TokenBucketConfig{Capacity: huge, Reward: huge}, []step{
 			{"first-try success at full", firstTry, huge},
 			{"two retries and a failure", drain, huge - 10},
 			{"first-try success", firstTry, huge},
 		}},
-		{"Capacity and cost MaxInt", awsretry.BudgetConfig{Capacity: huge, Costs: map[awsretry.Class]int{awsretry.ClassThrottle: huge}}, []step{
+		{"Capacity and cost MaxInt", awsretry.TokenBucketConfig{Capacity: huge, Costs: map[awsretry.Class]int{awsretry.ClassThrottle: huge}}, []step{
 			{"a retry, refunded", retryOnce, huge},
 			{"first-try success at full", firstTry, huge},
 		}},
 	} {
-		b := mustBudget(tt.config)
+		b := mustTokenBucket(tt.config)
 		r := awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock()))
 		for i, s := range tt.steps {
 			err := s.do(r)
@@ -309,13 +309,13 @@ func TestBudgetAtExtremes(t *testing.T) {
 
 	// A cost of MaxInt is more than a bucket of 500 can pay: refused,
 	// taking nothing; a bucket of MaxInt pays it once, and then nothing.
-	b := mustBudget(awsretry.BudgetConfig{Costs: map[awsretry.Class]int{awsretry.ClassThrottle: huge}})
+	b := mustTokenBucket(awsretry.TokenBucketConfig{Costs: map[awsretry.Class]int{awsretry.ClassThrottle: huge}})
 	err := retryOnce(awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock())))
 	var re *awsretry.RetryError
 	if !errors.As(err, &re) || re.Reason != awsretry.ReasonBudget || b.Tokens() != 500 {
 		t.Errorf("a retry costing MaxInt from 500 tokens: %v, %d tokens; want a refusal of reason budget and 500", err, b.Tokens())
 	}
-	b = mustBudget(awsretry.BudgetConfig{Capacity: huge, Costs: map[awsretry.Class]int{awsretry.ClassThrottle: huge}})
+	b = mustTokenBucket(awsretry.TokenBucketConfig{Capacity: huge, Costs: map[awsretry.Class]int{awsretry.ClassThrottle: huge}})
 	var during []int
 	r := awsretry.MustNew(awsretry.WithBudget(b), awsretry.WithClock(awsretrytest.NewClock()),
 		awsretry.WithOnRetry(func(context.Context, awsretry.Attempt) { during = append(during, b.Tokens()) }))

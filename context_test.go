@@ -116,7 +116,7 @@ func TestCancelDuringRealWait(t *testing.T) {
 func TestContextEndingDuringAnAttemptSchedulesNoRetry(t *testing.T) {
 	for name, clk := range map[string]awsretry.Clock{"fake": awsretrytest.NewClock(), "real": awsretry.RealClock{}} {
 		ctx, cancel := context.WithCancel(context.Background())
-		b := mustBudget(awsretry.BudgetConfig{})
+		b := mustTokenBucket(awsretry.TokenBucketConfig{})
 		hooked := 0
 		r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithBudget(b),
 			awsretry.WithOnRetry(func(context.Context, awsretry.Attempt) { hooked++ }))

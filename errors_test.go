@@ -36,7 +36,7 @@ func TestErrorsAreNeverLost(t *testing.T) {
 	for _, opts := range [][]awsretry.Option{
 		{awsretry.WithTries(2)},
 		{awsretry.WithMaxElapsed(time.Second)},
-		{awsretry.WithBudget(mustBudget(awsretry.BudgetConfig{Capacity: 1}))},
+		{awsretry.WithBudget(mustTokenBucket(awsretry.TokenBucketConfig{Capacity: 1}))},
 		{awsretry.WithOnRetry(func(context.Context, awsretry.Attempt) { cancel() })},
 	} {
 		err := awsretry.MustNew(append(opts, awsretry.WithClock(awsretrytest.NewClock()))...).

@@ -227,8 +227,8 @@ func ExampleWithClassifier_consistencyOnly() {
 
 // One policy for every call to DynamoDB, with a retry budget shared by all
 // of them, and a span name per kind of operation.
-func ExampleNewBudget() {
-	budget, err := awsretry.NewBudget(awsretry.BudgetConfig{}) // aws-sdk-go-v2's defaults
+func ExampleNewTokenBucket() {
+	budget, err := awsretry.NewTokenBucket(awsretry.TokenBucketConfig{}) // aws-sdk-go-v2's defaults
 	if err != nil {
 		panic(err)
 	}
@@ -245,11 +245,11 @@ func ExampleNewBudget() {
 	})
 	fmt.Println(err, calls, budget.Tokens())
 
-	_, err = awsretry.NewBudget(awsretry.BudgetConfig{Capacity: -1})
+	_, err = awsretry.NewTokenBucket(awsretry.TokenBucketConfig{Capacity: -1})
 	fmt.Println(err)
 	// Output:
 	// <nil> 2 500
-	// awsretry: NewBudget: BudgetConfig.Capacity (-1): must not be negative (0 means 500)
+	// awsretry: NewTokenBucket: TokenBucketConfig.Capacity (-1): must not be negative (0 means 500)
 }
 
 // A Limiter learns a throttled resource's capacity from its throttles and

@@ -299,7 +299,7 @@ func TestLimiterKeepsOneClock(t *testing.T) {
 func TestLimiterGivesBackARefusedRetrysBudget(t *testing.T) {
 	clk := awsretrytest.NewManualClock()
 	l := limited(t, clk)
-	budget, err := awsretry.NewBudget(awsretry.BudgetConfig{})
+	budget, err := awsretry.NewTokenBucket(awsretry.TokenBucketConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

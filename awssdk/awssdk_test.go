@@ -197,7 +197,7 @@ func TestBudgetStopsTheSDKLoop(t *testing.T) {
 	for range 5 {
 		srv.Script("ec2:DescribeInstances", awsfake.Reply{Status: 503, Code: "RequestLimitExceeded"})
 	}
-	budget, err := awsretry.NewBudget(awsretry.BudgetConfig{Capacity: 12}) // two retries of 5
+	budget, err := awsretry.NewTokenBucket(awsretry.TokenBucketConfig{Capacity: 12}) // two retries of 5
 	if err != nil {
 		t.Fatal(err)
 	}

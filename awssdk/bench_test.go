@@ -37,7 +37,7 @@ func BenchmarkThrottledTwice(b *testing.B) {
 		}
 		return cfg
 	}
-	budget, err := awsretry.NewBudget(awsretry.BudgetConfig{Capacity: 1 << 40})
+	budget, err := awsretry.NewTokenBucket(awsretry.TokenBucketConfig{Capacity: 1 << 40})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestMetricsAndBudgetSameAsDo(t *testing.T) {
 		reader := sdkmetric.NewManualReader()
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 		defer func() { _ = mp.Shutdown(context.Background()) }()
-		budget, err := awsretry.NewBudget(awsretry.BudgetConfig{})
+		budget, err := awsretry.NewTokenBucket(awsretry.TokenBucketConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -172,7 +172,7 @@ func TestRetryerAlonePaysTheBudget(t *testing.T) {
 	srv := awsfake.NewServer()
 	defer srv.Close()
 	const op = "ec2:DescribeInstances"
-	budget, err := awsretry.NewBudget(awsretry.BudgetConfig{Capacity: 10})
+	budget, err := awsretry.NewTokenBucket(awsretry.TokenBucketConfig{Capacity: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

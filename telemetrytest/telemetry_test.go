@@ -534,7 +534,7 @@ func TestPanicEndsTheSpanWithAnError(t *testing.T) {
 
 func TestBudgetRefusalIsRecorded(t *testing.T) {
 	e := newEnv(t)
-	r := e.retrier(t, awsretry.WithBudget(mustBudget(awsretry.BudgetConfig{Capacity: 5})))
+	r := e.retrier(t, awsretry.WithBudget(mustTokenBucket(awsretry.TokenBucketConfig{Capacity: 5})))
 	_ = r.Do(context.Background(), func(context.Context) error { return sdkError("RequestLimitExceeded", 503, "r", "") })
 	span := e.onlySpan(t)
 	events := span.Events()
@@ -571,8 +571,8 @@ func TestAttributeValuesAreBounded(t *testing.T) {
 }
 
 // mustBudget returns a Budget of a valid config.
-func mustBudget(c awsretry.BudgetConfig) *awsretry.Budget {
-	b, err := awsretry.NewBudget(c)
+func mustTokenBucket(c awsretry.TokenBucketConfig) *awsretry.Budget {
+	b, err := awsretry.NewTokenBucket(c)
 	if err != nil {
 		panic(err)
 	}

@@ -80,11 +80,11 @@ var Policies = []Policy{
 	awsretryPolicy("awsretry default", func(int, uint64) []awsretry.Option { return nil }),
 	awsretryPolicy("awsretry full jitter", fullJitter),
 	awsretryPolicy("awsretry full jitter + Budget", func(id int, seed uint64) []awsretry.Option {
-		budget, _ := awsretry.NewBudget(awsretry.BudgetConfig{})
+		budget, _ := awsretry.NewTokenBucket(awsretry.TokenBucketConfig{})
 		return append(fullJitter(id, seed), awsretry.WithBudget(budget))
 	}),
 	awsretryPolicy("awsretry Limiter", func(id int, seed uint64) []awsretry.Option {
-		budget, _ := awsretry.NewBudget(awsretry.BudgetConfig{})
+		budget, _ := awsretry.NewTokenBucket(awsretry.TokenBucketConfig{})
 		return append(fullJitter(id, seed), awsretry.WithBudget(budget), awsretry.WithLimiter(new(awsretry.Limiter)))
 	}),
 	sdkPolicy("SDK standard", func() aws.RetryerV2 { return retry.NewStandard() }),
