@@ -1,6 +1,7 @@
 package awsretry
 
 import (
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -83,24 +84,32 @@ type ClassifierFunc func(err error) Classification
 // Classify returns f(err).
 func (f ClassifierFunc) Classify(err error) Classification { return f(err) }
 
-// AWSRules configures an AWSClassifier.
+// AWSRules configures an AWSClassifier. NewAWSClassifier checks them and
+// names the first field and value that is wrong, so that a typo fails where
+// the rules are built instead of leaving an error silently not retried.
 type AWSRules struct {
 	// Codes are the retryable error codes: by default the Python
 	// awsretry's eight and aws-sdk-go-v2's throttling and transient codes
 	// (docs/classification.md lists them). A code's class is the one Classes
 	// gives it; else its default class; else
 	// ClassEventualConsistency if it matches the NotFound pattern, and
-	// ClassTransient otherwise.
+	// ClassTransient otherwise. No code may be empty; a code listed twice
+	// counts once.
 	Codes []string
 	// Classes sets the class of some of Codes, such as ClassThrottle for a
-	// service's own rate-limit code. Optional.
+	// service's own rate-limit code. Optional. Each key must be one of
+	// Codes (a class alone does not make a code retried, so an entry for
+	// another code is a mistake, reported as one), and each value a Class
+	// from ClassNone to ClassTimeout; ClassNone leaves the code the class
+	// it would have without an entry.
 	Classes map[string]Class
 	// NotFoundRule retries codes matching the Python awsretry's
 	// `^\w+.NotFound`, as ClassEventualConsistency.
 	NotFoundRule bool
 	// Statuses are HTTP statuses retried, as ClassTransient, when the error
 	// carries no known code: none, or one that is neither in Codes nor a
-	// known client fault such as AccessDenied or ValidationException.
+	// known client fault such as AccessDenied or ValidationException. Each
+	// must be an HTTP status, 100 to 599.
 	Statuses []int
 }
 
@@ -111,7 +120,11 @@ type AWSRules struct {
 //
 //	rules := awsretry.DefaultAWSRules()
 //	rules.NotFoundRule = false
-//	r := awsretry.MustNew(awsretry.WithClassifier(awsretry.NewAWSClassifier(rules)))
+//	c, err := awsretry.NewAWSClassifier(rules)
+//	if err != nil {
+//		return err // an invalid rule, named with its value
+//	}
+//	r := awsretry.MustNew(awsretry.WithClassifier(c))
 func DefaultAWSRules() AWSRules {
 	return AWSRules{Codes: defaultCodes(), NotFoundRule: true, Statuses: slices.Clone(defaultStatuses)}
 }
@@ -175,6 +188,13 @@ func DefaultAWSRules() AWSRules {
 // An error value whose methods panic (a typed nil pointer in the chain, for
 // instance) is classified as not retryable rather than crashing Do.
 //
+// A walk of the error's tree visits at most 1,024 errors in all, in the
+// order errors.As visits them (depth first, a join's errors in turn), so
+// that an error whose Unwrap leads back to itself cannot hang Do. A real
+// chain is a few errors long and a join of hundreds is read whole; an error
+// past the 1,024th (the bottom of a chain 2,000 deep, say) is not seen, and
+// does not decide the verdict, where errors.As would find it.
+//
 // The zero value retries only what the error itself marks retryable (rule
 // 2), unmodeled 429s and transport failures. The classifier is immutable
 // and safe for concurrent use. Configure it with AWSRules, or add codes with
@@ -185,24 +205,69 @@ type AWSClassifier struct {
 	statuses []int
 }
 
-// NewAWSClassifier returns a classifier that applies rules.
-func NewAWSClassifier(rules AWSRules) *AWSClassifier {
+// NewAWSClassifier returns a classifier that applies rules, or a nil
+// classifier and an error naming the first invalid field and value (an
+// empty code, a status outside 100 to 599, an unknown class, a class for a
+// code not in Codes), such as
+//
+//	awsretry: NewAWSClassifier: AWSRules.Statuses (600): must be an HTTP status, 100 to 599
+//
+// Passing the nil classifier on to WithClassifier makes New fail too.
+func NewAWSClassifier(rules AWSRules) (*AWSClassifier, error) {
+	if err := rules.check(); err != nil {
+		return nil, err
+	}
+	return newAWSClassifier(rules), nil
+}
+
+// check returns an error for the first invalid field of r, in the order of
+// the fields, and of Classes's codes in sorted order, so that the same
+// rules always report the same error.
+func (r AWSRules) check() error {
+	if slices.Contains(r.Codes, "") {
+		return rulesError("Codes", `""`, "an error code must not be empty")
+	}
+	for _, code := range slices.Sorted(maps.Keys(r.Classes)) {
+		class := r.Classes[code]
+		switch {
+		case code == "":
+			return rulesError("Classes", `""`, "an error code must not be empty")
+		case class < ClassNone || int(class) >= classCount:
+			return rulesError("Classes", fmt.Sprintf("%s: %v", code, class), "unknown class")
+		case !slices.Contains(r.Codes, code):
+			return rulesError("Classes", code, "not in Codes, so never retried; add it to Codes")
+		}
+	}
+	for _, status := range r.Statuses {
+		if status < 100 || status > 599 {
+			return rulesError("Statuses", status, "must be an HTTP status, 100 to 599")
+		}
+	}
+	return nil
+}
+
+func rulesError(field string, value any, problem string) error {
+	return fmt.Errorf("awsretry: NewAWSClassifier: AWSRules.%s (%v): %s", field, value, problem)
+}
+
+// newAWSClassifier is NewAWSClassifier for rules already checked: the
+// default rules, and codes WithAddedCodes has checked.
+func newAWSClassifier(rules AWSRules) *AWSClassifier {
 	c := &AWSClassifier{
 		codes:    make(map[string]Class, len(rules.Codes)),
 		notFound: rules.NotFoundRule,
 		statuses: slices.Clone(rules.Statuses),
 	}
 	for _, code := range rules.Codes {
-		class, ok := rules.Classes[code]
-		if !ok {
-			class, ok = codeClasses[code]
+		class := rules.Classes[code] // ClassNone: no entry, or the entry asks for the default
+		if class == ClassNone {
+			class = codeClasses[code]
 		}
-		switch {
-		case ok && class != ClassNone:
-		case matchesNotFound(code):
-			class = ClassEventualConsistency
-		default:
+		if class == ClassNone {
 			class = ClassTransient
+			if matchesNotFound(code) {
+				class = ClassEventualConsistency
+			}
 		}
 		c.codes[code] = class
 	}
@@ -210,17 +275,18 @@ func NewAWSClassifier(rules AWSRules) *AWSClassifier {
 }
 
 // DefaultClassifier returns the classifier a Retrier uses when no
-// classification option is given: NewAWSClassifier(DefaultAWSRules()). Call
-// it from a Classifier of your own that decides some errors itself and
-// leaves the rest to the default. The classifier is shared and immutable.
+// classification option is given, the one NewAWSClassifier(DefaultAWSRules())
+// returns. Call it from a Classifier of your own that decides some errors
+// itself and leaves the rest to the default. The classifier is shared and
+// immutable.
 func DefaultClassifier() *AWSClassifier { return defaultClassifier }
 
-var defaultClassifier = NewAWSClassifier(DefaultAWSRules())
+var defaultClassifier = newAWSClassifier(DefaultAWSRules()) // valid: TestNewAWSClassifierRejectsInvalidRules
 
 // withCodes returns a copy of c that also retries codes (with their
 // default class, else ClassTransient).
 func (c *AWSClassifier) withCodes(codes []string) *AWSClassifier {
-	added := NewAWSClassifier(AWSRules{Codes: codes})
+	added := newAWSClassifier(AWSRules{Codes: codes}) // checked by WithAddedCodes
 	n := &AWSClassifier{codes: maps.Clone(c.codes), notFound: c.notFound, statuses: c.statuses}
 	if n.codes == nil {
 		n.codes = map[string]Class{}
@@ -304,7 +370,7 @@ type custom struct {
 func customClassifier(next Classifier, added []string) *custom {
 	c := &custom{next: next}
 	if len(added) > 0 {
-		c.added = NewAWSClassifier(AWSRules{Codes: added}).codes
+		c.added = newAWSClassifier(AWSRules{Codes: added}).codes // checked by WithAddedCodes
 	}
 	return c
 }

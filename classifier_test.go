@@ -117,7 +117,11 @@ func TestStatusRule(t *testing.T) {
 			if tt.status != nil {
 				rules.Statuses = tt.status
 			}
-			c := NewAWSClassifier(rules).Classify(tt.err)
+			cl, err := NewAWSClassifier(rules)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := cl.Classify(tt.err)
 			if c.Retryable != tt.retry || c.Class != tt.class {
 				t.Errorf("Classify = %+v, want retryable %v, class %v", c, tt.retry, tt.class)
 			}
@@ -192,6 +196,92 @@ func TestCodeThroughAnAsMethod(t *testing.T) {
 	for _, err := range []error{asAPIError{code: "Throttling"}, fmt.Errorf("wrapped: %w", asAPIError{code: "Throttling"})} {
 		if got := DefaultClassifier().Classify(err); got.Code != "Throttling" || got.Class != ClassThrottle {
 			t.Errorf("Classify(%v) = %+v, want the code Throttling, class throttle", err, got)
+		}
+	}
+}
+
+// TestNewAWSClassifierRejectsInvalidRules: invalid rules fail where they are
+// built, naming the field and the value; they were once accepted silently
+// (a status of 99 or 600 was never retried, an empty code never matched).
+func TestNewAWSClassifierRejectsInvalidRules(t *testing.T) {
+	withDefaults := func(change func(*AWSRules)) AWSRules {
+		r := DefaultAWSRules()
+		change(&r)
+		return r
+	}
+	tests := []struct {
+		name  string
+		rules AWSRules
+		want  string // "": valid
+	}{
+		{"defaults", DefaultAWSRules(), ""},
+		{"zero", AWSRules{}, ""},
+		{"valid changes", withDefaults(func(r *AWSRules) {
+			r.Codes = append(r.Codes, "Busy", "Busy")
+			r.Classes = map[string]Class{"Busy": ClassThrottle, "SlowDown": ClassNone, "InternalError": ClassTimeout}
+			r.Statuses = []int{100, 429, 599}
+		}), ""},
+		{"status 99", AWSRules{Statuses: []int{99}},
+			"awsretry: NewAWSClassifier: AWSRules.Statuses (99): must be an HTTP status, 100 to 599"},
+		{"status 600", AWSRules{Statuses: []int{600}},
+			"awsretry: NewAWSClassifier: AWSRules.Statuses (600): must be an HTTP status, 100 to 599"},
+		{"status -1 in a list", withDefaults(func(r *AWSRules) { r.Statuses = []int{502, -1, 503} }),
+			"awsretry: NewAWSClassifier: AWSRules.Statuses (-1): must be an HTTP status, 100 to 599"},
+		{"empty code", withDefaults(func(r *AWSRules) { r.Codes = append(r.Codes, "") }),
+			`awsretry: NewAWSClassifier: AWSRules.Codes (""): an error code must not be empty`},
+		{"empty code in Classes", AWSRules{Codes: []string{"Busy"}, Classes: map[string]Class{"": ClassThrottle}},
+			`awsretry: NewAWSClassifier: AWSRules.Classes (""): an error code must not be empty`},
+		{"class above ClassTimeout", AWSRules{Codes: []string{"Busy"}, Classes: map[string]Class{"Busy": ClassTimeout + 1}},
+			"awsretry: NewAWSClassifier: AWSRules.Classes (Busy: Class(6)): unknown class"},
+		{"negative class", AWSRules{Codes: []string{"Busy"}, Classes: map[string]Class{"Busy": -1}},
+			"awsretry: NewAWSClassifier: AWSRules.Classes (Busy: Class(-1)): unknown class"},
+		{"class of a code not in Codes", withDefaults(func(r *AWSRules) { r.Classes = map[string]Class{"Busy": ClassThrottle} }),
+			"awsretry: NewAWSClassifier: AWSRules.Classes (Busy): not in Codes, so never retried; add it to Codes"},
+		// Map order does not decide which error is reported: the codes in
+		// order.
+		{"first of several in Classes", AWSRules{Classes: map[string]Class{"B": 9, "A": ClassThrottle, "C": ClassNone}},
+			"awsretry: NewAWSClassifier: AWSRules.Classes (A): not in Codes, so never retried; add it to Codes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 5 { // map order varies between runs
+				c, err := NewAWSClassifier(tt.rules)
+				switch {
+				case tt.want == "" && (err != nil || c == nil):
+					t.Fatalf("NewAWSClassifier = %v, %v; want a classifier", c, err)
+				case tt.want == "":
+					if _, err := New(WithClassifier(c)); err != nil {
+						t.Fatalf("New(WithClassifier(c)) = %v", err)
+					}
+				case err == nil || c != nil:
+					t.Fatalf("NewAWSClassifier = %v, %v; want nil and %q", c, err, tt.want)
+				case err.Error() != tt.want:
+					t.Fatalf("NewAWSClassifier error:\n%s\nwant\n%s", err, tt.want)
+				default:
+					// A classifier dropped with its error is not accepted
+					// either.
+					if _, err := New(WithClassifier(c)); err == nil {
+						t.Fatal("New(WithClassifier(nil classifier)) succeeded")
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestClassesOverrideAndNone: a class in Classes overrides a code's
+// default class; ClassNone there leaves the default class.
+func TestClassesOverrideAndNone(t *testing.T) {
+	c, err := NewAWSClassifier(AWSRules{
+		Codes:   []string{"SlowDown", "InternalError", "Busy"},
+		Classes: map[string]Class{"SlowDown": ClassNone, "InternalError": ClassThrottle, "Busy": ClassNone},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code, want := range map[string]Class{"SlowDown": ClassThrottle, "InternalError": ClassThrottle, "Busy": ClassTransient} {
+		if got := c.Classify(&smithy.GenericAPIError{Code: code}); !got.Retryable || got.Class != want {
+			t.Errorf("%s: %+v, want retryable as %v", code, got, want)
 		}
 	}
 }

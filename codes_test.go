@@ -103,16 +103,21 @@ func TestErrorsWithoutCodeAreReturnedUnchanged(t *testing.T) {
 
 // rulesClassifier returns the default rules changed by change, as a
 // classifier option.
-func rulesClassifier(change func(*awsretry.AWSRules)) awsretry.Option {
+func rulesClassifier(t testing.TB, change func(*awsretry.AWSRules)) awsretry.Option {
+	t.Helper()
 	rules := awsretry.DefaultAWSRules()
 	change(&rules)
-	return awsretry.WithClassifier(awsretry.NewAWSClassifier(rules))
+	c, err := awsretry.NewAWSClassifier(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return awsretry.WithClassifier(c)
 }
 
 func TestRulesAndAddedCodes(t *testing.T) {
-	busyOnly := rulesClassifier(func(r *awsretry.AWSRules) { r.Codes = []string{"Busy"} })
-	noNotFound := rulesClassifier(func(r *awsretry.AWSRules) { r.NotFoundRule = false })
-	nothing := rulesClassifier(func(r *awsretry.AWSRules) { r.Codes, r.NotFoundRule = nil, false })
+	busyOnly := rulesClassifier(t, func(r *awsretry.AWSRules) { r.Codes = []string{"Busy"} })
+	noNotFound := rulesClassifier(t, func(r *awsretry.AWSRules) { r.NotFoundRule = false })
+	nothing := rulesClassifier(t, func(r *awsretry.AWSRules) { r.Codes, r.NotFoundRule = nil, false })
 	tests := []struct {
 		name  string
 		opts  []awsretry.Option
@@ -199,8 +204,8 @@ func TestRetryableStatusRule(t *testing.T) {
 		calls int
 	}{
 		{nil, 2},
-		{[]awsretry.Option{rulesClassifier(func(r *awsretry.AWSRules) { r.Statuses = nil })}, 1},
-		{[]awsretry.Option{rulesClassifier(func(r *awsretry.AWSRules) { r.Statuses = []int{502} })}, 2},
+		{[]awsretry.Option{rulesClassifier(t, func(r *awsretry.AWSRules) { r.Statuses = nil })}, 1},
+		{[]awsretry.Option{rulesClassifier(t, func(r *awsretry.AWSRules) { r.Statuses = []int{502} })}, 2},
 	} {
 		op, calls := failing(badGateway)
 		r := awsretry.MustNew(append(tt.opts, awsretry.WithClock(awsretrytest.NewClock()))...)
@@ -212,10 +217,13 @@ func TestRetryableStatusRule(t *testing.T) {
 }
 
 func TestClassOfListedCodes(t *testing.T) {
-	c := awsretry.NewAWSClassifier(awsretry.AWSRules{
+	c, err := awsretry.NewAWSClassifier(awsretry.AWSRules{
 		Codes:   []string{"InvalidInstanceID.NotFound", "ConcurrentTagAccess", "Busy", "SlowDown"},
 		Classes: map[string]awsretry.Class{"Busy": awsretry.ClassThrottle},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for code, want := range map[string]awsretry.Class{
 		"InvalidInstanceID.NotFound": awsretry.ClassEventualConsistency, // the NotFound pattern
 		"ConcurrentTagAccess":        awsretry.ClassTransient,

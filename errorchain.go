@@ -60,9 +60,19 @@ func (f *errorFacts) gatherSafely(err error) (ok bool) {
 	return true
 }
 
-// maxChain bounds the errors one walk visits, so that an error whose
-// Unwrap leads back to itself cannot hang Do.
-const maxChain = 64
+// maxChain bounds the errors one walk of an error's tree visits in all, so
+// that an error whose Unwrap leads back to itself (alone, or several times
+// in a join: a tree that multiplies at each level) cannot hang Do. It bounds
+// the total rather than the depth, because under a depth bound a join that
+// returns itself twice still leaves 2^depth errors to visit. Once it is
+// spent, the walk passes over the rest of a join's errors at once, so its
+// time is bounded by the errors visited and the slices their Unwrap methods
+// return. 1,024 is far above any real tree (the SDK's chain is a few errors
+// deep; a join of hundreds is read whole) and costs nothing on a small one:
+// the walk ends where the tree does. An error past it is not seen; the
+// AWSClassifier doc comment and docs/classification.md say so, and
+// TestChainWalkBound holds them to this value.
+const maxChain = 1024
 
 // gather walks err's tree and records its facts.
 func (f *errorFacts) gather(err error) {

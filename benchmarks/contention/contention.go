@@ -216,15 +216,19 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
-// conflicts retries the conditional-write conflicts of the simulation,
+// conflictRules retry the conditional-write conflicts of the simulation,
 // and nothing else.
-var conflicts = awsretry.NewAWSClassifier(awsretry.AWSRules{Codes: []string{"ConditionalCheckFailedException"}})
+var conflictRules = awsretry.AWSRules{Codes: []string{"ConditionalCheckFailedException"}}
 
 // client builds client id's Retrier and network, each with its own random
 // stream, so that the draws of one client do not depend on the order in
 // which goroutines run.
 func (cfg Config) client(id int) (*awsretry.Retrier, *network, error) {
 	jitter := rand.New(rand.NewPCG(cfg.Seed, uint64(2*id)))
+	conflicts, err := awsretry.NewAWSClassifier(conflictRules)
+	if err != nil {
+		return nil, nil, err
+	}
 	r, err := awsretry.New(
 		awsretry.WithTries(maxTries),
 		awsretry.WithDelay(cfg.Base),
