@@ -59,11 +59,25 @@ const maxDuration = time.Duration(math.MaxInt64)
 // schedule computes the wait before each retry. It is immutable and shared by
 // every Do call of a Retrier; the state of one call lives in its waits.
 type schedule struct {
+	curve                     // the waits of every class without a curve of its own
+	classes [classCount]curve // WithClassSchedule's; a zero curve is none
+	jitter  Jitter
+	random  Random
+}
+
+// curve is an exponential sequence of waits.
+type curve struct {
 	delay    time.Duration // first wait, >= 0
-	backoff  float64       // multiplier, finite and >= 1
+	backoff  float64       // multiplier, finite and >= 1; 0 only in a class's unset curve
 	maxDelay time.Duration // cap on every wait; 0 means none
-	jitter   Jitter
-	random   Random
+}
+
+// of returns the curve of class c's waits.
+func (s *schedule) of(c Class) *curve {
+	if c >= ClassNone && int(c) < classCount && s.classes[c].backoff != 0 {
+		return &s.classes[c]
+	}
+	return &s.curve
 }
 
 // waits are the waits of one Do call, the one place that decides how long
@@ -79,13 +93,15 @@ type waits struct {
 // headers, then the WithMaxDelay cap.
 const maxHintExtension = 5 * time.Second
 
-// next returns the wait after failed attempt n (1-based): the schedule's
-// wait, moved towards the server's hint (if any) within [wait, wait+5s],
-// and capped. The schedule's own sequence never sees the hint, so a hint
-// cannot compound through decorrelated jitter.
-func (w *waits) next(s *schedule, n int, hint time.Duration) time.Duration {
-	w.prev = s.wait(n, w.prev)
-	return s.capped(withHint(w.prev, hint))
+// next returns the wait after failed attempt n (1-based), whose error is of
+// class c: the schedule's wait, on c's curve, moved towards the server's
+// hint (if any) within [wait, wait+5s], and capped. The schedule's own
+// sequence never sees the hint, so a hint cannot compound through
+// decorrelated jitter.
+func (w *waits) next(s *schedule, n int, c Class, hint time.Duration) time.Duration {
+	k := s.of(c)
+	w.prev = s.wait(k, n, w.prev)
+	return k.capped(withHint(w.prev, hint))
 }
 
 // withHint bounds the server's hint by the computed wait: the result lies
@@ -97,46 +113,46 @@ func withHint(wait, hint time.Duration) time.Duration {
 	return min(hint, saturatingAdd(wait, maxHintExtension))
 }
 
-// wait returns the schedule's wait after failed attempt n (1-based). prev
-// is its wait for the previous retry of the same Do call, 0 before the
-// first.
-func (s *schedule) wait(n int, prev time.Duration) time.Duration {
+// wait returns the schedule's wait on curve k after failed attempt n
+// (1-based). prev is its wait for the previous retry of the same Do call,
+// 0 before the first.
+func (s *schedule) wait(k *curve, n int, prev time.Duration) time.Duration {
 	var d time.Duration
 	switch s.jitter {
 	case JitterFull:
-		d = fraction(s.exponential(n), s.random.Float64())
+		d = fraction(k.exponential(n), s.random.Float64())
 	case JitterEqual:
-		t := s.exponential(n)
+		t := k.exponential(n)
 		half := t / 2
 		d = t - half + fraction(half, s.random.Float64())
 	case JitterDecorrelated:
-		if prev < s.delay {
-			prev = s.delay
+		if prev < k.delay {
+			prev = k.delay
 		}
 		hi := saturatingMul(prev, 3)
-		d = s.delay + fraction(hi-s.delay, s.random.Float64())
+		d = k.delay + fraction(hi-k.delay, s.random.Float64())
 	default:
-		d = s.exponential(n)
+		d = k.exponential(n)
 	}
-	return s.capped(d)
+	return k.capped(d)
 }
 
 // exponential returns delay*backoff^(n-1), capped, saturating at
 // maxDuration, rounded to the nanosecond.
-func (s *schedule) exponential(n int) time.Duration {
-	if s.delay == 0 || n <= 1 {
-		return s.capped(s.delay)
+func (k *curve) exponential(n int) time.Duration {
+	if k.delay == 0 || n <= 1 {
+		return k.capped(k.delay)
 	}
-	f := float64(s.delay) * math.Pow(s.backoff, float64(n-1))
+	f := float64(k.delay) * math.Pow(k.backoff, float64(n-1))
 	if !(f < float64(maxDuration)) { // also catches +Inf
-		return s.capped(maxDuration)
+		return k.capped(maxDuration)
 	}
-	return s.capped(time.Duration(math.Round(f)))
+	return k.capped(time.Duration(math.Round(f)))
 }
 
-func (s *schedule) capped(d time.Duration) time.Duration {
-	if s.maxDelay > 0 && d > s.maxDelay {
-		return s.maxDelay
+func (k *curve) capped(d time.Duration) time.Duration {
+	if k.maxDelay > 0 && d > k.maxDelay {
+		return k.maxDelay
 	}
 	return d
 }

@@ -21,7 +21,7 @@ func checkWaits(t *testing.T, s schedule, tries int) {
 	}
 	var prev time.Duration
 	for n := 1; n < tries; n = next(n) {
-		w := s.wait(n, prev)
+		w := s.wait(&s.curve, n, prev)
 		if w < 0 || w > limit {
 			t.Fatalf("%+v: wait after attempt %d = %v, want within [0, %v]", s, n, w, limit)
 		}
@@ -43,7 +43,7 @@ func TestScheduleSaturatesInEveryMode(t *testing.T) {
 			for _, backoff := range []float64{1, 1.1, 2, 1e6} {
 				for _, maxDelay := range []time.Duration{0, 1, time.Hour, maxDuration} {
 					for _, r := range []float64{0, 0.5, 0.999999999999} {
-						checkWaits(t, schedule{delay: delay, backoff: backoff, maxDelay: maxDelay, jitter: jitter, random: constRandom(r)}, 1_000_000)
+						checkWaits(t, schedule{curve: curve{delay: delay, backoff: backoff, maxDelay: maxDelay}, jitter: jitter, random: constRandom(r)}, 1_000_000)
 					}
 				}
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -247,5 +249,40 @@ func TestHintDoesNotCompoundThroughDecorrelatedJitter(t *testing.T) {
 	want := []time.Duration{7 * time.Second, 3500 * time.Millisecond, 5750 * time.Millisecond, 9125 * time.Millisecond}
 	if got := clk.Sleeps(); !equalDurations(got, want) {
 		t.Errorf("waits = %v, want %v", got, want)
+	}
+}
+
+// TestClassSchedule: each class of error waits on its own curve, the
+// exponent counting every retry of the call, as aws-sdk-go-v2's standard
+// retryer does; the Retrier's backoff and cap fill in what a class leaves
+// 0; validation names the option.
+func TestClassSchedule(t *testing.T) {
+	errs := []error{apiError("ThrottlingException", 400), apiError("InternalError", 500), apiError("InternalError", 500),
+		apiError("ThrottlingException", 400)}
+	clk := awsretrytest.NewClock()
+	r := awsretry.MustNew(awsretry.WithClock(clk), awsretry.WithDelay(50*time.Millisecond), awsretry.WithBackoff(2),
+		awsretry.WithMaxDelay(3*time.Second), awsretry.WithTries(5),
+		awsretry.WithClassSchedule(awsretry.ClassThrottle, awsretry.ClassSchedule{Delay: time.Second}))
+	n := 0
+	_ = r.Do(context.Background(), func(context.Context) error { n++; return errs[min(n, len(errs))-1] })
+	want := []time.Duration{time.Second, 100 * time.Millisecond, 200 * time.Millisecond, 3 * time.Second} // 8 s capped
+	if got := clk.Sleeps(); !slices.Equal(got, want) {
+		t.Errorf("waits %v, want %v", got, want)
+	}
+	for _, tt := range []struct {
+		class awsretry.Class
+		s     awsretry.ClassSchedule
+	}{
+		{awsretry.ClassNone, awsretry.ClassSchedule{}},
+		{awsretry.Class(9), awsretry.ClassSchedule{}},
+		{awsretry.ClassThrottle, awsretry.ClassSchedule{Delay: -1}},
+		{awsretry.ClassThrottle, awsretry.ClassSchedule{Backoff: 0.5}},
+		{awsretry.ClassThrottle, awsretry.ClassSchedule{Backoff: math.Inf(1)}},
+		{awsretry.ClassThrottle, awsretry.ClassSchedule{MaxDelay: -1}},
+	} {
+		if _, err := awsretry.New(awsretry.WithClassSchedule(tt.class, tt.s)); err == nil ||
+			!strings.HasPrefix(err.Error(), "awsretry: WithClassSchedule(") {
+			t.Errorf("WithClassSchedule(%v, %+v): %v, want an error naming the option", tt.class, tt.s, err)
+		}
 	}
 }

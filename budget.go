@@ -2,166 +2,362 @@ package awsretry
 
 import (
 	"fmt"
+	"math"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
-// Budget is a token bucket that bounds how many retries a fleet of callers
-// may make: a retry library is a load amplifier, and during an outage ten
-// attempts per call multiply the load on a struggling service by ten. Share
-// one Budget between the Retriers (and goroutines) that call the same
-// dependency, with WithBudget.
+// Budget bounds how many retries a fleet of callers may make: a retry
+// library is a load amplifier, and during an outage ten attempts per call
+// multiply the load on a struggling service by ten. Share one Budget
+// between the Retriers (and goroutines) that call the same dependency,
+// with WithBudget. When the Budget cannot pay for a retry, Do stops with a
+// *RetryError of reason ReasonBudget instead of retrying (with
+// WithBackoffOnRefusal, after the wait the retry would have had).
 //
-// The bucket starts full. Each retry takes tokens, as many as its Class
-// costs; when the bucket cannot pay, Do stops with a *RetryError of reason
-// ReasonBudget instead of retrying. A call that succeeds on its first attempt
-// puts back a reward, and one that succeeds after retries gives back the
-// cost of its last retry; the bucket never holds more than its capacity.
-// So retries flow freely while most calls succeed, and dry up when a
-// dependency is down (the default bucket pays for 100 throttling retries in
-// a row), until successes refill it.
+// A Budget is one of two kinds. NewBudget's, the one to choose unless you
+// need the SDK's: retries allowed as a share of the answers the service
+// gave over a sliding window, plus a small floor, so that the retries
+// follow the traffic. NewTokenBucket's: aws-sdk-go-v2's retry quota, a
+// bucket of tokens sized in absolute numbers, for parity with the SDK.
+// docs/reliability.md compares them.
 //
-// Make one with NewTokenBucket. A Budget is safe for concurrent use and
-// lock-free. The zero Budget has no capacity and charges nothing, so it
-// never refuses a retry.
+// Health, for both, is the service's, not the call's: a response the
+// service produced (a success, or an error it answered, such as a 404 or a
+// validation error) counts; a throttle, a transient error, a connection
+// failure or a timeout does not.
+//
+// A Budget is safe for concurrent use, and lock-free on the success path.
+// The zero Budget never refuses a retry.
 type Budget struct {
-	tokens   atomic.Int64
-	capacity int64
-	costs    [classCount]int64
-	reward   int64
+	share  *shareBudget // NewBudget's
+	bucket *tokenBucket // NewTokenBucket's
+	meters budgetMeters // its metrics, on each MeterProvider
 }
 
-// TokenBucketConfig configures a Budget made by NewTokenBucket. Its zero value is aws-sdk-go-v2's
-// standard retryer's bucket: 500 tokens, 5 per retry (14 for a transient
-// error, a connection failure or a timeout, as in its 2026 retry
-// behaviour), and 1 back per first-try success.
-type TokenBucketConfig struct {
-	// Capacity is the tokens the bucket holds when full, and starts with.
-	// 0 means 500. Any value up to math.MaxInt works (refunds saturate
-	// at the capacity), so math.MaxInt is a bucket that practically never
-	// runs dry.
-	Capacity int
-	// Costs are the tokens a retry of an error of each class takes; 0
-	// makes a class free. A class not listed costs its default: 14 for
-	// ClassTransient, ClassConnection and ClassTimeout, 5 for the others.
-	Costs map[Class]int
-	// Reward is the tokens a first-try success puts back. 0 means 1.
-	Reward int
+// BudgetConfig configures a Budget made by NewBudget. Its zero value is
+// the defaults: retries up to 10% of the service's answers over the last
+// 10 s, plus 0.1 retries per second whatever the traffic.
+type BudgetConfig struct {
+	// Name names the Budget on its metrics (attribute awsretry.budget):
+	// the dependency it guards, say. Optional.
+	Name string
+	// Ratio is the retries allowed per answer of the service over Window.
+	// 0 means 0.1 (10%: at most 1.1 attempts per call, on average, while
+	// the service answers).
+	Ratio float64
+	// Window is how far back the answers and retries count. 0 means 10 s.
+	Window time.Duration
+	// MinPerSecond is the floor: retries allowed per second whatever the
+	// traffic, so that a caller calling once a minute can still retry. 0
+	// means 0.1 (one retry per 10 s window); a negative value means no
+	// floor.
+	MinPerSecond float64
 }
 
-// The defaults of TokenBucketConfig, in tokens, as in aws-sdk-go-v2's standard
-// retryer.
+// The defaults of BudgetConfig.
 const (
-	defaultBudgetCapacity      = 500
-	defaultBudgetRetryCost     = 5
-	defaultBudgetTransientCost = 14
-	defaultBudgetReward        = 1
+	defaultBudgetRatio        = 0.1
+	defaultBudgetWindow       = 10 * time.Second
+	defaultBudgetMinPerSecond = 0.1
 )
 
-// classCount is the number of Class values.
-const classCount = int(ClassTimeout) + 1
-
-// NewTokenBucket returns a full Budget configured by c. A negative value, or a
-// cost for an unknown class, makes it return an error that names the field
-// and the value.
-func NewTokenBucket(c TokenBucketConfig) (*Budget, error) {
-	b := &Budget{capacity: defaultBudgetCapacity, reward: defaultBudgetReward}
-	for class := range b.costs {
-		b.costs[class] = defaultBudgetRetryCost
-	}
-	for _, class := range []Class{ClassTransient, ClassConnection, ClassTimeout} {
-		b.costs[class] = defaultBudgetTransientCost
+// NewBudget returns a Budget that allows retries as a share of the service's
+// answers: over the last Window, the retries taken may not exceed Ratio
+// times the answers counted, plus MinPerSecond times the window's seconds.
+// Each retry costs one, whatever its class. A success, and an error the
+// service answered, counts one answer, on the path of a successful call
+// with one atomic add; the window is kept on the retry path.
+//
+// Unlike NewTokenBucket's, it follows the traffic: at 5,000 calls a second
+// a burst of 200 throttles is 0.4% of a window's answers and is retried,
+// where the SDK's bucket refuses half of them; against a dependency that
+// answers nothing it allows the floor alone, one retry in 10 s by default,
+// whatever the rate of calls. The floor is on the Retriers' Clock: the
+// Retriers sharing a Budget must share a clock, as for a Limiter.
+//
+// An invalid value (Ratio negative, NaN or infinite; Window negative;
+// MinPerSecond NaN or infinite) makes it return an error that names the
+// field and the value.
+func NewBudget(c BudgetConfig) (*Budget, error) {
+	s := &shareBudget{ratio: defaultBudgetRatio, window: defaultBudgetWindow}
+	minPerSecond := defaultBudgetMinPerSecond
+	switch {
+	case math.IsNaN(c.Ratio) || math.IsInf(c.Ratio, 0) || c.Ratio < 0:
+		return nil, configError("NewBudget", "BudgetConfig.Ratio", c.Ratio, "must be a finite number >= 0 (0 means 0.1)")
+	case c.Ratio > 0:
+		s.ratio = c.Ratio
 	}
 	switch {
-	case c.Capacity < 0:
-		return nil, budgetError("Capacity", c.Capacity, "must not be negative (0 means 500)")
-	case c.Capacity > 0:
-		b.capacity = int64(c.Capacity)
+	case c.Window < 0:
+		return nil, configError("NewBudget", "BudgetConfig.Window", c.Window, "must not be negative (0 means 10s)")
+	case c.Window > 0:
+		s.window = c.Window
 	}
 	switch {
-	case c.Reward < 0:
-		return nil, budgetError("Reward", c.Reward, "must not be negative (0 means 1)")
-	case c.Reward > 0:
-		b.reward = int64(c.Reward)
+	case math.IsNaN(c.MinPerSecond) || math.IsInf(c.MinPerSecond, 0):
+		return nil, configError("NewBudget", "BudgetConfig.MinPerSecond", c.MinPerSecond,
+			"must be a finite number (0 means 0.1, a negative value no floor)")
+	case c.MinPerSecond < 0:
+		minPerSecond = 0
+	case c.MinPerSecond > 0:
+		minPerSecond = c.MinPerSecond
 	}
-	for class, cost := range c.Costs {
-		if class < ClassNone || int(class) >= classCount {
-			return nil, budgetError("Costs", class, "unknown class")
-		}
-		if cost < 0 {
-			return nil, budgetError("Costs", fmt.Sprintf("%v: %d", class, cost), "cost must not be negative")
-		}
-		b.costs[class] = int64(cost)
-	}
-	b.tokens.Store(b.capacity)
-	return b, nil
+	s.floor = minPerSecond * s.window.Seconds()
+	return &Budget{share: s, meters: budgetMeters{name: c.Name}}, nil
 }
 
-func budgetError(field string, value any, problem string) error {
-	return fmt.Errorf("awsretry: NewTokenBucket: TokenBucketConfig.%s (%v): %s", field, value, problem)
+// configError reports an invalid field of a constructor's configuration.
+func configError(constructor, field string, value any, problem string) error {
+	return fmt.Errorf("awsretry: %s: %s (%v): %s", constructor, field, value, problem)
 }
 
-// Tokens returns the tokens in the bucket now, or 0 for a nil Budget
-// rather than a nil dereference.
+// Tokens returns what the Budget would pay for now: the tokens in the
+// bucket of a NewTokenBucket Budget; the retries a NewBudget Budget would
+// allow, on its Retriers' Clock (rounded down); 0 for a nil or zero Budget.
 func (b *Budget) Tokens() int {
-	if b == nil {
+	switch {
+	case b == nil:
 		return 0
+	case b.bucket != nil:
+		return int(b.bucket.tokens.Load())
+	case b.share != nil:
+		return b.share.allowance()
 	}
-	return int(b.tokens.Load())
+	return 0
 }
 
-// cost returns the tokens a retry of class c takes.
-func (b *Budget) cost(c Class) int64 {
-	if c >= ClassNone && int(c) < classCount {
-		return b.costs[c]
+// bind ties b to clk, the Clock of a Retrier configured with it: a
+// NewBudget Budget keeps its window on one clock, as a Limiter does.
+func (b *Budget) bind(clk Clock) error {
+	if b.share == nil {
+		return nil
 	}
-	return b.costs[ClassNone]
+	return b.share.bind(clk)
 }
 
-// take removes the cost of a retry of class c and returns it, or returns
-// false when the bucket cannot pay. A nil Budget pays for everything.
-func (b *Budget) take(c Class) (int64, bool) {
-	if b == nil {
+// take pays for a retry of class c, whose Retrier's clock is clk: it
+// returns what the retry took (the tokens, for a bucket), or false when
+// the Budget cannot pay. A nil Budget pays for everything.
+func (b *Budget) take(clk Clock, c Class) (int64, bool) {
+	switch {
+	case b == nil:
 		return 0, true
+	case b.bucket != nil:
+		return b.bucket.take(c)
+	case b.share != nil:
+		return b.share.take(clk)
 	}
-	cost := b.cost(c)
-	for {
-		have := b.tokens.Load()
-		if have < cost {
-			return 0, false
-		}
-		// have-cost cannot overflow: both are at least 0.
-		if b.tokens.CompareAndSwap(have, have-cost) {
-			return cost, true
-		}
+	return 0, true
+}
+
+// cost is what a retry of class c costs: its tokens, or one retry.
+func (b *Budget) cost(c Class) int64 {
+	if b.bucket != nil {
+		return b.bucket.cost(c)
+	}
+	return 1
+}
+
+// answered takes in an attempt the service answered (a success, or an
+// error of the service's own; see Attempt.answered): attempt n of its
+// call, after retries that took paid, the last of its call or not. A
+// bucket puts back its reward after a first attempt that ends the call,
+// or the last retry's cost; a share counts the answer.
+func (b *Budget) answered(n int, paid int64, last bool) {
+	switch {
+	case b == nil:
+	case b.share != nil:
+		b.share.answers.Add(1)
+	case b.bucket != nil && last:
+		b.bucket.refund(n == 1, paid)
 	}
 }
 
-// refund puts tokens back after a successful call: the reward after a
-// first-try success, else the cost of the last retry; the bucket fills to
-// its capacity and no further.
-func (b *Budget) refund(firstTry bool, lastCost int64) {
-	if b == nil {
-		return
+// On Do's success path, answer and refundBucket stand for answered(n,
+// paid, true), each small enough to inline: a share's answer is one atomic
+// add there, a bucket's refund one call.
+
+// answer counts an answer of the service if b is a share, and reports
+// whether it is.
+func (b *Budget) answer() bool {
+	if s := b.share; s != nil {
+		s.answers.Add(1)
+		return true
 	}
-	n := lastCost
-	if firstTry {
-		n = b.reward
+	return false
+}
+
+// refundBucket is a bucket's refund after an answer that ends the call.
+func (b *Budget) refundBucket(n int, paid int64) {
+	if k := b.bucket; k != nil {
+		k.refund(n == 1, paid)
 	}
-	if n == 0 {
-		return
+}
+
+// retryAnswered takes in a retry, which took paid, whose attempt the
+// service answered, for a retryer that is told of it apart from the
+// answer (awssdk.Retryer alone): a bucket gives back the retry's cost; a
+// share counts the answer when told of it (answered), not here.
+func (b *Budget) retryAnswered(paid int64) {
+	if b != nil && b.bucket != nil {
+		b.bucket.refund(false, paid)
 	}
-	for {
-		have := b.tokens.Load()
-		// Compare n with the room left, not have+n with the capacity:
-		// near math.MaxInt64 (a Capacity or Reward of math.MaxInt) the
-		// sum overflows to a negative count that refuses every retry.
-		// The room cannot overflow: 0 <= have <= capacity.
-		next := b.capacity
-		if n < b.capacity-have {
-			next = have + n
+}
+
+// giveBack returns what a retry took when it was not made after all (the
+// Limiter refused its attempt).
+func (b *Budget) giveBack(paid int64) {
+	switch {
+	case b == nil || paid == 0:
+	case b.bucket != nil:
+		b.bucket.refund(false, paid)
+	case b.share != nil:
+		b.share.giveBack()
+	}
+}
+
+// shareBudget allows retries as a share of the service's answers over a
+// sliding window: see NewBudget.
+type shareBudget struct {
+	ratio  float64
+	window time.Duration
+	floor  float64 // retries allowed per window, whatever the traffic
+
+	answers atomic.Int64 // answers counted since the Budget was made
+
+	mu      sync.Mutex
+	clock   clockBinding
+	retries int64 // retries taken since the Budget was made
+	// marks are what answers and retries were at some past times, at most
+	// one per window/shareSlots, the newest at marks[(head-1) mod len]:
+	// the window's counts are the counts now less those of the newest
+	// mark at least a window old.
+	marks [shareSlots + 3]shareMark
+	head  int
+	n     int
+}
+
+// shareSlots is how finely the window slides: a mark is kept at most every
+// window/shareSlots, so the window's start is known within that.
+const shareSlots = 10
+
+type shareMark struct {
+	at      time.Time
+	answers int64
+	retries int64
+}
+
+func (s *shareBudget) bind(clk Clock) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := s.clock.clock == nil
+	if err := s.clock.bind("Budget", clk); err != nil {
+		return err
+	}
+	if first {
+		// The first mark: the answers before any retry are counted from
+		// here, so that the window knows how long they took.
+		s.mark(clk.Now(), s.answers.Load())
+	}
+	return nil
+}
+
+// take pays for a retry at clk's time now, or reports false.
+func (s *shareBudget) take(clk Clock) (int64, bool) {
+	now := clk.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.clock.sameTime(clk, now) {
+		return 0, true // another time than the Budget's (a synctest bubble's): see clockBinding
+	}
+	if s.allowed(now) < 1 {
+		return 0, false
+	}
+	s.retries++
+	return 1, true
+}
+
+// giveBack forgets a retry taken that was not made.
+func (s *shareBudget) giveBack() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retries--
+}
+
+// allowance is the whole retries allowed now, on the bound clock.
+func (s *shareBudget) allowance() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.clock.clock == nil {
+		return int(s.floor) // never used: no retry taken, no answer timed
+	}
+	return int(max(s.allowed(s.clock.clock.Now()), 0))
+}
+
+// allowed returns the retries allowed at now, which may be fractional or
+// negative; s.mu is held. It marks the counts at now first, if the last
+// mark is older than a slot.
+//
+// Answers come on the success path, at any time between two marks; so the
+// window's answers are counted from the newest mark at or before the
+// window's start (a little more than the window), and taken as steady over
+// a longer span when no mark is near the window's start. Retries are
+// taken here, and a mark is made before the first retry of each slot: the
+// retries counted between a mark and the next were taken within a slot of
+// the first. So the window's retries are counted from the oldest mark
+// less than a slot before the window's start.
+func (s *shareBudget) allowed(now time.Time) float64 {
+	answers := s.answers.Load()
+	slot := s.window / shareSlots
+	if s.n == 0 || now.Sub(s.newest().at) >= slot {
+		s.mark(now, answers)
+	}
+	start := now.Add(-s.window)
+	base := s.newestBy(start)
+	inWindow := float64(answers - base.answers)
+	if span := now.Sub(base.at); span > s.window+slot {
+		inWindow *= float64(s.window) / float64(span)
+	}
+	retried := s.retries - s.oldestAfter(start.Add(-slot)).retries
+	return s.ratio*inWindow + s.floor - float64(retried)
+}
+
+// mark records the counts at now; s.mu is held.
+func (s *shareBudget) mark(now time.Time, answers int64) {
+	s.marks[s.head] = shareMark{at: now, answers: answers, retries: s.retries}
+	s.head = (s.head + 1) % len(s.marks)
+	s.n = min(s.n+1, len(s.marks))
+}
+
+func (s *shareBudget) newest() shareMark {
+	return s.marks[(s.head-1+len(s.marks))%len(s.marks)]
+}
+
+// at returns the i-th mark from the oldest; s.mu is held.
+func (s *shareBudget) at(i int) shareMark {
+	return s.marks[(s.head-s.n+i+len(s.marks))%len(s.marks)]
+}
+
+// newestBy returns the newest mark at or before t, or the oldest mark
+// when none is that old; s.mu is held, and there is a mark.
+func (s *shareBudget) newestBy(t time.Time) shareMark {
+	for i := s.n - 1; i >= 0; i-- {
+		if m := s.at(i); !m.at.After(t) {
+			return m
 		}
-		if next == have || b.tokens.CompareAndSwap(have, next) {
-			return
+	}
+	return s.at(0)
+}
+
+// oldestAfter returns the oldest mark after t; s.mu is held, and the
+// newest mark is after t.
+func (s *shareBudget) oldestAfter(t time.Time) shareMark {
+	for i := range s.n {
+		if m := s.at(i); m.at.After(t) {
+			return m
 		}
 	}
+	return s.newest()
 }

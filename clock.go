@@ -2,6 +2,8 @@ package awsretry
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -89,4 +91,76 @@ func (t *timer) sleep(ctx context.Context, d time.Duration) error {
 		}
 		return ctx.Err()
 	}
+}
+
+// clockBinding ties a shared policy (a Budget's window) to the one Clock
+// of the Retriers configured with it: it compares the times it reads, so
+// they must come from one clock. The real clock in any form (RealClock, or
+// any pointer to one) is one clock; any other Clock is itself: comparable
+// Clocks are one clock only when == (the same pointer, or equal values),
+// and Clocks of a type that is not comparable cannot be told apart, so a
+// binding to one refuses any other value of that type. Inside a
+// testing/synctest bubble the real clock reads the bubble's time: the
+// binding keeps the time of the first real-clock reading it takes, real
+// time (readings with a monotonic clock reading) or a bubble's (without),
+// and sameTime tells a reading of the other apart.
+type clockBinding struct {
+	clock Clock
+	kind  readingKind
+}
+
+// readingKind is the time a clockBinding keeps on the real clock.
+type readingKind uint8
+
+const (
+	readingUnknown readingKind = iota // no real-clock reading yet
+	readingReal                       // with a monotonic clock reading
+	readingBubble                     // without: a bubble's time.Now
+)
+
+// bind ties c to clk, or returns an error when c is tied to another clock;
+// owner names the policy in the error ("Budget").
+func (c *clockBinding) bind(owner string, clk Clock) error {
+	if c.clock == nil {
+		c.clock = clk
+		return nil
+	}
+	bound := c.clock
+	another := fmt.Errorf("the %s is used with another Clock (%T) than this %T; use one %s per Clock", owner, bound, clk, owner)
+	switch realBound, realClk := isRealClock(bound), isRealClock(clk); {
+	case realBound && realClk:
+		return nil
+	case realBound || realClk, reflect.TypeOf(bound) != reflect.TypeOf(clk):
+		return another
+	}
+	// Value.Comparable looks into interface fields too: a comparable
+	// type may hold a func, and == on it would panic.
+	if !reflect.ValueOf(bound).Comparable() || !reflect.ValueOf(clk).Comparable() {
+		return fmt.Errorf("the %s is used with a Clock of type %T, whose values are not comparable: "+
+			"this one cannot be told apart from another; "+
+			"pass the same pointer to the clock (WithClock(&clock)) to every Retrier that shares the %s", owner, bound, owner)
+	}
+	if bound != clk {
+		return another
+	}
+	return nil
+}
+
+// sameTime reports whether now, read from clk, is of the time c keeps,
+// which the first real-clock reading sets. Readings of other Clocks are
+// always of c's time: bind lets c have only one.
+func (c *clockBinding) sameTime(clk Clock, now time.Time) bool {
+	if !isRealClock(clk) {
+		return true
+	}
+	kind := readingReal
+	if now.Round(0) == now {
+		// Round(0) strips a monotonic clock reading: there was none.
+		// Outside a bubble, time.Now always carries one.
+		kind = readingBubble
+	}
+	if c.kind == readingUnknown {
+		c.kind = kind
+	}
+	return c.kind == kind
 }

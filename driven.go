@@ -28,12 +28,13 @@ func (p policy) Tries() int                    { return p.r.tries }
 func (p policy) AttemptTimeout() time.Duration { return p.r.attemptTimeout }
 func (p policy) Retryable(err error) bool      { return p.r.classifier.Classify(err).Retryable }
 
-// Delay replays the schedule's waits up to the n-th: the client's retryer
-// is asked for the n-th wait alone, with no state of the operation's, and
-// decorrelated jitter draws each wait from the one before. Replayed, the
-// n-th wait has the distribution Do's n-th wait has (and with a fixed
-// Random, Do's very value).
-func (p policy) Delay(n int) time.Duration {
+// Delay replays the schedule's waits up to the n-th, for err's class: the
+// client's retryer is asked for the n-th wait alone, with no state of the
+// operation's, and decorrelated jitter draws each wait from the one
+// before. Replayed, the n-th wait has the distribution Do's n-th wait has
+// (and with a fixed Random, Do's very value).
+func (p policy) Delay(n int, err error) time.Duration {
+	class := p.r.classifier.Classify(err).Class
 	first := n
 	if p.r.schedule.jitter == JitterDecorrelated {
 		first = 1
@@ -41,21 +42,21 @@ func (p policy) Delay(n int) time.Duration {
 	var w waits
 	var d time.Duration
 	for i := first; i <= n; i++ {
-		d = w.next(&p.r.schedule, i, 0)
+		d = w.next(&p.r.schedule, i, class, 0)
 	}
 	return d
 }
 
 func (p policy) Take(err error) (refund func(), available, cost int, ok bool) {
 	class := p.r.classifier.Classify(err).Class
-	paid, ok := p.r.budget.take(class)
+	paid, ok := p.r.budget.take(p.r.clock, class)
 	if !ok {
 		return nil, p.r.budget.Tokens(), int(p.r.budget.cost(class)), false
 	}
-	return func() { p.r.budget.refund(false, paid) }, 0, 0, true
+	return func() { p.r.budget.retryAnswered(paid) }, 0, 0, true
 }
 
-func (p policy) Succeeded() { p.r.budget.refund(true, 0) }
+func (p policy) Succeeded() { p.r.budget.answered(1, 0, true) }
 
 // Start begins an operation that records its attempts on the span in ctx.
 func (p policy) Start(ctx context.Context) bridge.Operation {
@@ -121,7 +122,7 @@ func (op *operation) Attempt(ctx context.Context) error {
 	return nil
 }
 
-func (op *operation) Succeeded() { op.r.limiter.observe(op.r.clock, op.sent, nil) }
+func (op *operation) Succeeded() { op.r.ended(op.sent, op.prog.attempts, op.paid, nil) }
 
 // Retryable classifies the failed attempt's error into prog.last, and
 // tells the Limiter the first time.
@@ -131,7 +132,7 @@ func (op *operation) Retryable(err error) bool {
 	op.prog.last.RateWait = op.prog.rateWait
 	op.classified = op.prog.attempts
 	if first {
-		op.r.limiter.observe(op.r.clock, op.sent, &op.prog.last.Classification)
+		op.r.ended(op.sent, op.prog.attempts, op.paid, &op.prog.last)
 	}
 	return op.prog.last.Classification.Retryable
 }
@@ -164,7 +165,6 @@ func (op *operation) End(attemptErr error, reason string) {
 		return
 	}
 	if attemptErr == nil && reason == "" {
-		op.r.budget.refund(p.attempts == 1, op.paid)
 		op.rec.finish(p, callSucceeded, nil)
 		return
 	}

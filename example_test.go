@@ -227,6 +227,34 @@ func ExampleWithClassifier_consistencyOnly() {
 
 // One policy for every call to DynamoDB, with a retry budget shared by all
 // of them, and a span name per kind of operation.
+// A budget that follows the traffic: retries up to 10% of the service's
+// answers over the last 10 s, plus one per 10 s whatever the traffic.
+func ExampleNewBudget() {
+	budget, err := awsretry.NewBudget(awsretry.BudgetConfig{Name: "dynamodb"})
+	if err != nil {
+		panic(err)
+	}
+	dynamodb := awsretry.MustNew(awsretry.WithBudget(budget), awsretry.WithClock(awsretrytest.NewClock()))
+	calls := 0
+	err = dynamodb.Do(context.Background(), func(ctx context.Context) error {
+		calls++ // client.PutItem(ctx, input) in real code
+		if calls <= 2 {
+			return &smithy.GenericAPIError{Code: "ProvisionedThroughputExceededException"}
+		}
+		return nil
+	})
+	// The floor paid for the first retry; no answer yet paid for a second.
+	var rerr *awsretry.RetryError
+	fmt.Println(errors.As(err, &rerr), rerr.Reason, calls)
+
+	_, err = awsretry.NewBudget(awsretry.BudgetConfig{Ratio: -1})
+	fmt.Println(err)
+	// Output:
+	// true budget 2
+	// awsretry: NewBudget: BudgetConfig.Ratio (-1): must be a finite number >= 0 (0 means 0.1)
+}
+
+// aws-sdk-go-v2's retry quota, for parity with the SDK.
 func ExampleNewTokenBucket() {
 	budget, err := awsretry.NewTokenBucket(awsretry.TokenBucketConfig{}) // aws-sdk-go-v2's defaults
 	if err != nil {
@@ -323,4 +351,35 @@ func ExampleAmbiguous() {
 	})
 	fmt.Println(calls, awsretry.Ambiguous(err))
 	// Output: 1 true
+}
+
+// The default classifier's rules changed: a service's own code retried as
+// a throttle, and no retries by HTTP status alone. Invalid rules fail where
+// they are built, naming the field and the value.
+func ExampleNewAWSClassifier() {
+	rules := awsretry.DefaultAWSRules()
+	rules.Statuses = nil
+	rules.Codes = append(rules.Codes, "Busy")
+	rules.Classes = map[string]awsretry.Class{"Busy": awsretry.ClassThrottle}
+	c, err := awsretry.NewAWSClassifier(rules)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r := awsretry.MustNew(awsretry.WithClassifier(c), awsretry.WithClock(awsretrytest.NewClock()))
+	calls := 0
+	err = r.Do(context.Background(), func(context.Context) error {
+		if calls++; calls == 1 {
+			return &smithy.GenericAPIError{Code: "Busy"}
+		}
+		return nil
+	})
+	fmt.Println(err, calls, c.Classify(&smithy.GenericAPIError{Code: "Busy"}).Class)
+
+	rules.Statuses = []int{600}
+	_, err = awsretry.NewAWSClassifier(rules)
+	fmt.Println(err)
+	// Output:
+	// <nil> 2 throttle
+	// awsretry: NewAWSClassifier: AWSRules.Statuses (600): must be an HTTP status, 100 to 599
 }

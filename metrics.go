@@ -22,6 +22,7 @@ type instruments struct {
 	attempts metric.Int64Counter
 	delays   metric.Float64Histogram
 	calls    metric.Int64Counter
+	refusals metric.Int64Counter // a Budget's
 }
 
 // delayBuckets are the delay histogram's bucket boundaries in seconds, from
@@ -29,7 +30,7 @@ type instruments struct {
 var delayBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120, 300, 600}
 
 func newInstruments(mp metric.MeterProvider) (*instruments, error) {
-	meter := mp.Meter(telemetry.ScopeName, metric.WithInstrumentationVersion(telemetry.Version), metric.WithSchemaURL(semconv.SchemaURL))
+	meter := meterOf(mp)
 	var in instruments
 	var err error
 	if in.attempts, err = meter.Int64Counter(telemetry.AttemptsMetricName, metric.WithUnit("{attempt}"),
@@ -45,7 +46,16 @@ func newInstruments(mp metric.MeterProvider) (*instruments, error) {
 		metric.WithDescription("Calls of awsretry's Do, by final outcome and error type.")); err != nil {
 		return nil, err
 	}
+	if in.refusals, err = meter.Int64Counter(telemetry.BudgetRefusalsMetricName, metric.WithUnit("{retry}"),
+		metric.WithDescription("Retries a retry Budget refused, by budget.")); err != nil {
+		return nil, err
+	}
 	return &in, nil
+}
+
+// meter returns the awsretry meter of mp.
+func meterOf(mp metric.MeterProvider) metric.Meter {
+	return mp.Meter(telemetry.ScopeName, metric.WithInstrumentationVersion(telemetry.Version), metric.WithSchemaURL(semconv.SchemaURL))
 }
 
 // noopInstruments record nothing; they stand in when a global provider
@@ -172,6 +182,14 @@ func (in *instruments) ended(ctx context.Context, out outcome, o *observer, last
 	in.calls.Add(ctx, 1, metricAttributes(out, o.metricErrorType(last)))
 }
 
+// budgetRefused counts a retry b refused.
+func (in *instruments) budgetRefused(ctx context.Context, b *Budget) {
+	if in == nil || in.refusals == nil || !in.refusals.Enabled(ctx) {
+		return
+	}
+	in.refusals.Add(ctx, 1, b.meters.attributes)
+}
+
 // panicked counts a call whose operation panicked.
 func (in *instruments) panicked(ctx context.Context) {
 	if in == nil || in.calls == nil || !in.calls.Enabled(ctx) {
@@ -265,4 +283,58 @@ func (r codeReporter) reports(code string) bool {
 		return true
 	}
 	return r.lister != nil && len(code) <= maxCodeLen && r.lister.listsCode(code)
+}
+
+// budgetMeters are a Budget's metrics: its refusals, counted by each
+// Retrier's instruments, and its tokens, a gauge observed on each
+// MeterProvider of the Retriers configured with it, registered once per
+// provider.
+type budgetMeters struct {
+	name       string
+	attributes metric.MeasurementOption // {awsretry.budget=name}, or the empty set; set by observe
+
+	mu        sync.Mutex
+	providers []metric.MeterProvider // those the gauge is registered on
+}
+
+// observe registers the gauge of b's tokens on mp (the global provider
+// when nil), once per provider: a Retrier made per call must not pile up
+// callbacks.
+func (b *Budget) observe(mp metric.MeterProvider) error {
+	m := &b.meters
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.attributes == nil {
+		var attrs []attribute.KeyValue
+		if m.name != "" {
+			attrs = append(attrs, telemetry.BudgetKey.String(truncate(m.name, maxCodeLen)))
+		}
+		m.attributes = metric.WithAttributeSet(attribute.NewSet(attrs...))
+	}
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	if _, noop := mp.(metricnoop.MeterProvider); noop || !selfComparable(mp) {
+		return nil
+	}
+	for _, p := range m.providers {
+		if p == mp {
+			return nil
+		}
+	}
+	meter := meterOf(mp)
+	gauge, err := meter.Int64ObservableGauge(telemetry.BudgetTokensMetricName, metric.WithUnit("{token}"),
+		metric.WithDescription("What a retry Budget would pay for now: a token bucket's tokens, or the retries a share budget would allow."))
+	if err != nil {
+		return err
+	}
+	attrs := m.attributes
+	if _, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(gauge, int64(b.Tokens()), attrs)
+		return nil
+	}, gauge); err != nil {
+		return err
+	}
+	m.providers = append(m.providers, mp)
+	return nil
 }

@@ -41,9 +41,11 @@ type config struct {
 	logger         *slog.Logger
 	onRetry        func(context.Context, Attempt)
 
-	budget  *Budget
-	limiter *Limiter
-	scope   bool
+	budget           *Budget
+	limiter          *Limiter
+	scope            bool
+	backoffOnRefusal bool
+	classes          map[Class]ClassSchedule // WithClassSchedule's, resolved by New
 }
 
 // The defaults of the Python awsretry: tries=10, delay=3 (seconds),
@@ -58,10 +60,9 @@ func defaultConfig() config {
 	return config{
 		tries: defaultTries,
 		schedule: schedule{
-			delay:   defaultDelay,
-			backoff: defaultBackoff,
-			jitter:  JitterNone,
-			random:  globalRandom{},
+			curve:  curve{delay: defaultDelay, backoff: defaultBackoff},
+			jitter: JitterNone,
+			random: globalRandom{},
 		},
 		clock: RealClock{},
 	}
@@ -391,6 +392,106 @@ func WithLimiter(l *Limiter) Option {
 func WithScope() Option {
 	return optionFunc(func(c *config) error {
 		c.scope = true
+		return nil
+	})
+}
+
+// ClassSchedule is the schedule of the waits after errors of one Class
+// (WithClassSchedule): its first wait, and optionally its multiplier and
+// cap. The wait after failed attempt n is Delay*Backoff^(n-1), whatever the
+// classes of the failures before, then jitter, the server's hint and the
+// cap, as for the Retrier's own schedule.
+type ClassSchedule struct {
+	// Delay is the wait after the first failed attempt: >= 0.
+	Delay time.Duration
+	// Backoff multiplies the wait after each retry: a finite number >= 1;
+	// 0 means the Retrier's (WithBackoff).
+	Backoff float64
+	// MaxDelay caps every wait of the class; 0 means the Retrier's
+	// (WithMaxDelay).
+	MaxDelay time.Duration
+}
+
+// WithClassSchedule gives the errors of class c a schedule of their own,
+// in place of the Retrier's delay (and, where s sets them, its backoff and
+// cap): a throttle can wait a second while a transient error waits 50 ms,
+// as aws-sdk-go-v2's standard retryer does (SDKStandard). Jitter, the
+// server's hints and the attempts are the Retrier's. A later use for the
+// same class overrides an earlier one. c must be a Class other than
+// ClassNone (which no retried error has).
+func WithClassSchedule(c Class, s ClassSchedule) Option {
+	return optionFunc(func(cfg *config) error {
+		name := fmt.Sprintf("%v, %+v", c, s)
+		switch {
+		case c <= ClassNone || int(c) >= classCount:
+			return optionError("WithClassSchedule", name, "class must be one of ClassThrottle to ClassTimeout")
+		case s.Delay < 0:
+			return optionError("WithClassSchedule", name, "Delay must not be negative")
+		case math.IsNaN(s.Backoff) || math.IsInf(s.Backoff, 0) || s.Backoff != 0 && s.Backoff < 1:
+			return optionError("WithClassSchedule", name, "Backoff must be a finite number >= 1 (0 means the Retrier's)")
+		case s.MaxDelay < 0:
+			return optionError("WithClassSchedule", name, "MaxDelay must not be negative (0 means the Retrier's)")
+		}
+		if cfg.classes == nil {
+			cfg.classes = map[Class]ClassSchedule{}
+		}
+		cfg.classes[c] = s
+		return nil
+	})
+}
+
+// resolveClasses fills the schedule's class curves from WithClassSchedule's,
+// taking the Retrier's backoff and cap where a class leaves them 0.
+func (c *config) resolveClasses() {
+	for class, s := range c.classes {
+		k := curve{delay: s.Delay, backoff: s.Backoff, maxDelay: s.MaxDelay}
+		if k.backoff == 0 {
+			k.backoff = c.schedule.backoff
+		}
+		if k.maxDelay == 0 {
+			k.maxDelay = c.schedule.maxDelay
+		}
+		c.schedule.classes[class] = k
+	}
+}
+
+// SDKStandard sets aws-sdk-go-v2's standard retryer's schedule (v1.48.0,
+// its 2026 retry behaviour): 3 attempts; a first wait of 50 ms, or 1 s
+// after a throttle; x2 after each retry; a cap of 20 s applied before the
+// jitter; full jitter. So awssdk.WithRetrier(r) with it means the SDK's
+// retries, plus awsretry's visibility, clock, Budget and Limiter. For the
+// SDK's retry quota too, add WithBudget(NewTokenBucket(TokenBucketConfig{})).
+// Options after it override its parts. SDKStandardDynamoDB is the SDK's
+// DynamoDB client's.
+func SDKStandard() Option { return sdkStandard(3, 50*time.Millisecond) }
+
+// SDKStandardDynamoDB is SDKStandard as aws-sdk-go-v2's DynamoDB client
+// sets it: 4 attempts, and a first wait of 25 ms (1 s after a throttle).
+func SDKStandardDynamoDB() Option { return sdkStandard(4, 25*time.Millisecond) }
+
+func sdkStandard(tries int, delay time.Duration) Option {
+	opts := []Option{WithTries(tries), WithDelay(delay), WithBackoff(2), WithMaxDelay(20 * time.Second),
+		WithJitter(JitterFull), WithClassSchedule(ClassThrottle, ClassSchedule{Delay: time.Second})}
+	return optionFunc(func(c *config) error {
+		for _, o := range opts {
+			if err := o.apply(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// WithBackoffOnRefusal makes a retry the Budget refuses wait the wait it
+// would have had before Do returns its *RetryError of reason ReasonBudget
+// (a canceled context still ends the wait at once). Without it Do returns
+// at once, so that a call fails fast while the budget is empty; but a
+// caller that loops on Do (polling a queue, waiting for a state) then
+// spins, calling the failing dependency as fast as it fails. With it, such
+// a loop makes one attempt per backoff interval.
+func WithBackoffOnRefusal() Option {
+	return optionFunc(func(c *config) error {
+		c.backoffOnRefusal = true
 		return nil
 	})
 }

@@ -46,6 +46,9 @@ type Retrier struct {
 	observer       *observer
 	spanName       string
 	scoped         bool // WithScope: each Do call has a Scope
+	// backoffOnRefusal: a retry the Budget refuses waits its wait before
+	// Do returns (WithBackoffOnRefusal).
+	backoffOnRefusal bool
 }
 
 // New returns a Retrier configured by opts on top of the defaults: 10
@@ -62,9 +65,15 @@ func New(opts ...Option) (*Retrier, error) {
 			return nil, err
 		}
 	}
+	c.resolveClasses()
 	if c.limiter != nil {
 		if err := c.limiter.bind(c.clock); err != nil {
 			return nil, optionError("WithLimiter", fmt.Sprintf("%p", c.limiter), err.Error())
+		}
+	}
+	if c.budget != nil {
+		if err := c.budget.bind(c.clock); err != nil {
+			return nil, optionError("WithBudget", fmt.Sprintf("%p", c.budget), err.Error())
 		}
 	}
 	classifier := c.classifier()
@@ -73,17 +82,18 @@ func New(opts ...Option) (*Retrier, error) {
 		return nil, err
 	}
 	return &Retrier{
-		tries:          c.tries,
-		attemptTimeout: c.attemptTimeout,
-		maxElapsed:     c.maxElapsed,
-		schedule:       c.schedule,
-		clock:          c.clock,
-		classifier:     classifier,
-		budget:         c.budget,
-		limiter:        c.limiter,
-		observer:       obs,
-		spanName:       defaultSpanName,
-		scoped:         c.scope,
+		tries:            c.tries,
+		attemptTimeout:   c.attemptTimeout,
+		maxElapsed:       c.maxElapsed,
+		schedule:         c.schedule,
+		clock:            c.clock,
+		classifier:       classifier,
+		budget:           c.budget,
+		limiter:          c.limiter,
+		observer:         obs,
+		spanName:         defaultSpanName,
+		scoped:           c.scope,
+		backoffOnRefusal: c.backoffOnRefusal,
 	}, nil
 }
 
@@ -145,6 +155,18 @@ type Attempt struct {
 	// failed dial or DNS lookup) or the service answered that it did
 	// nothing (a throttle, a 4xx), and for errors that tell neither.
 	Ambiguous bool
+}
+
+// answered reports whether the service answered the failed attempt: an
+// error of its own (with a code) that is neither a throttle, a transient
+// or transport failure, a timeout, a 5xx, nor a body cut short. Such an
+// answer is a sign of the service's health for a Budget, as a success is.
+func (a *Attempt) answered() bool {
+	switch a.Classification.Class {
+	case ClassThrottle, ClassTransient, ClassConnection, ClassTimeout:
+		return false
+	}
+	return a.Classification.Code != "" && !a.Ambiguous
 }
 
 // Do calls fn until it returns nil or an error that is not retryable, waiting
@@ -214,13 +236,17 @@ func (r *Retrier) loop(ctx context.Context, fn func(context.Context) error, p *p
 		p.scope.begin(n)
 		err := r.attempt(ctx, fn)
 		if err == nil {
-			r.limiter.observe(r.clock, sent, nil)
-			r.budget.refund(n == 1, paid)
+			if b := r.budget; b != nil && !b.answer() {
+				b.refundBucket(n, paid)
+			}
+			if r.limiter != nil {
+				r.limiter.observe(r.clock, sent, nil)
+			}
 			return nil
 		}
 		r.classify(ctx, &p.last, n, err)
 		p.last.RateWait = p.rateWait
-		r.limiter.observe(r.clock, sent, &p.last.Classification)
+		r.ended(sent, n, paid, &p.last)
 		if !p.last.Classification.Retryable {
 			p.canceled = endedBy(ctx, err)
 			return err
@@ -236,12 +262,16 @@ func (r *Retrier) loop(ctx context.Context, fn func(context.Context) error, p *p
 // returns the RetryError that ends the call instead, if any. Do's loop and
 // the operations of another retry loop (driven.go) share it.
 func (r *Retrier) retry(ctx context.Context, err error, a *Attempt, start time.Time, w *waits, s *sleeper, rec *recorder, paid *int64) *RetryError {
-	wait, reason := r.decide(ctx, a.Number, start, w, a.Classification.RetryAfter)
+	wait, reason := r.decide(ctx, a.Number, start, w, a.Classification)
 	if reason == "" {
 		var ok bool
-		if *paid, ok = r.budget.take(a.Classification.Class); !ok {
+		if *paid, ok = r.budget.take(r.clock, a.Classification.Class); !ok {
 			reason = ReasonBudget
+			rec.in.budgetRefused(ctx, r.budget)
 		}
+	}
+	if reason == ReasonBudget && r.backoffOnRefusal && s.sleep(ctx, r.clock, wait) != nil {
+		return canceled(ctx, a.Number, err)
 	}
 	if reason != "" {
 		return giveUp(ctx, reason, a.Number, err)
@@ -257,8 +287,24 @@ func (r *Retrier) retry(ctx context.Context, err error, a *Attempt, start time.T
 // refused ends a call whose next attempt the Limiter refused: it gives
 // the Budget back paid, what that retry took, and returns the RetryError.
 func (r *Retrier) refused(ctx context.Context, p *progress, paid int64) error {
-	r.budget.refund(false, paid)
+	r.budget.giveBack(paid)
 	return rateLimited(ctx, p.attempts, p.last.Err)
+}
+
+// ended tells the shared policies how attempt n, sent when the Limiter let
+// it go and after retries that took paid from the Budget, ended: a success
+// when a is nil, else failed attempt a. The Limiter learns from every
+// attempt; the Budget from those the service answered.
+func (r *Retrier) ended(sent time.Time, n int, paid int64, a *Attempt) {
+	if a == nil {
+		r.limiter.observe(r.clock, sent, nil)
+		r.budget.answered(n, paid, true)
+		return
+	}
+	r.limiter.observe(r.clock, sent, &a.Classification)
+	if a.answered() {
+		r.budget.answered(n, paid, !a.Classification.Retryable)
+	}
 }
 
 // usable reports why Do cannot start, if it cannot.
@@ -280,6 +326,10 @@ func (r *Retrier) attempt(ctx context.Context, fn func(context.Context) error) e
 	if r.attemptTimeout <= 0 {
 		return fn(ctx)
 	}
+	return r.attemptWithTimeout(ctx, fn)
+}
+
+func (r *Retrier) attemptWithTimeout(ctx context.Context, fn func(context.Context) error) error {
 	a := startAttempt(ctx, r.attemptTimeout)
 	succeeded := false
 	defer func() { a.end(succeeded) }() // also when fn panics
@@ -310,18 +360,19 @@ func endedBy(ctx context.Context, err error) bool {
 	return cerr != nil && chainHas(err, cerr)
 }
 
-// decide returns the wait before attempt n+1 (the schedule's, moved
-// towards the server's hint), or the reason to give up instead: the
+// decide returns the wait before attempt n+1, whose failure was classified
+// c (the schedule's for c's class, moved towards the server's hint), or
+// the reason to give up instead: the
 // attempts are exhausted, ctx ended during the attempt, or the wait would
 // pass the elapsed-time limit or ctx's deadline.
-func (r *Retrier) decide(ctx context.Context, n int, start time.Time, waits *waits, hint time.Duration) (time.Duration, Reason) {
+func (r *Retrier) decide(ctx context.Context, n int, start time.Time, waits *waits, c Classification) (time.Duration, Reason) {
 	switch {
 	case n >= r.tries:
 		return 0, ReasonExhausted
 	case ctx.Err() != nil:
 		return 0, ReasonCanceled
 	}
-	wait := waits.next(&r.schedule, n, hint)
+	wait := waits.next(&r.schedule, n, c.Class, c.RetryAfter)
 	if r.maxElapsed > 0 && saturatingAdd(r.clock.Now().Sub(start), wait) > r.maxElapsed {
 		return 0, ReasonElapsed
 	}

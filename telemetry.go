@@ -43,6 +43,11 @@ func newObserver(c *config, classifier Classifier) (*observer, error) {
 		return nil, fmt.Errorf("awsretry: WithMeterProvider: %w", err)
 	}
 	o.instruments = in
+	if c.budget != nil {
+		if err := c.budget.observe(c.meterProvider); err != nil {
+			return nil, fmt.Errorf("awsretry: WithBudget: its metrics: %w", err)
+		}
+	}
 	return o, nil
 }
 

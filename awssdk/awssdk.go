@@ -162,11 +162,11 @@ func (o *operation) MaxAttempts() int { return o.policy.Tries() }
 // x-amz-retry-after by its own rule (within [delay, delay+5s], the
 // Retrier's rule too, but without WithMaxDelay's cap) and sleeps it on
 // real time.
-func (o *operation) RetryDelay(attempt int, _ error) (time.Duration, error) {
+func (o *operation) RetryDelay(attempt int, err error) (time.Duration, error) {
 	if o.op != nil {
 		return 0, nil
 	}
-	return o.policy.Delay(attempt), nil
+	return o.policy.Delay(attempt, err), nil
 }
 
 // GetRetryToken decides on a failed attempt: an operation's retryer records

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -353,4 +354,46 @@ func TestAttemptTimeoutCutsAStalledBody(t *testing.T) {
 			t.Errorf("err %v after %d requests, want success after 2", err, srv.Calls("s3:GetObject"))
 		}
 	})
+}
+
+// TestHTTPClientTimeoutSameAsSDK: a client whose http.Client has a Timeout
+// (a common setting), against a server that never answers the first
+// request: the SDK's own retryer retries the timeout, and so do Do around
+// a one-attempt client and the adapter: a deadline that is not the
+// caller's is a timeout, not the caller's cancellation.
+func TestHTTPClientTimeoutSameAsSDK(t *testing.T) {
+	const op = "dynamodb:GetItem"
+	withTimeout := func(cfg aws.Config) aws.Config {
+		cfg.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
+		return cfg
+	}
+	r := func() *awsretry.Retrier {
+		return awsretry.MustNew(awsretry.WithClock(awsretrytest.NewClock()), awsretry.WithTries(3))
+	}
+	for _, m := range []struct {
+		name string
+		call func(url string) error
+	}{
+		{"the SDK's own retryer", func(url string) error {
+			cfg := withTimeout(awsfake.Config(url))
+			cfg.RetryMaxAttempts = 0
+			cfg.Retryer = func() aws.Retryer { return retry.AddWithMaxBackoffDelay(retry.NewStandard(), time.Millisecond) }
+			return awsfake.NewClients(cfg).Call(context.Background(), op)
+		}},
+		{"Do around a one-attempt client", func(url string) error {
+			clients := awsfake.NewClients(withTimeout(awsfake.Config(url)))
+			return r().Do(context.Background(), func(ctx context.Context) error { return clients.Call(ctx, op) })
+		}},
+		{"awssdk.WithRetrier", func(url string) error {
+			return awsfake.NewClients(withTimeout(adapterConfig(t, url, r()))).Call(context.Background(), op)
+		}},
+	} {
+		srv := awsfake.NewServer()
+		srv.Script(op, awsfake.Reply{Fault: awsfake.FaultHang})
+		err := m.call(srv.URL)
+		if err != nil || srv.Calls(op) != 2 {
+			t.Errorf("%s: err %v after %d requests, want success after 2", m.name, err, srv.Calls(op))
+		}
+		srv.Close()
+	}
 }

@@ -37,6 +37,14 @@ const (
 	// non_retryable, exhausted, canceled, elapsed, deadline, budget,
 	// rate_limited, panic) and error.type.
 	CallsMetricName = "awsretry.calls"
+	// BudgetTokensMetricName is a gauge of what each Budget would pay for
+	// now (unit {token}), by BudgetKey: a token bucket's tokens
+	// (NewTokenBucket), or the retries a NewBudget Budget would allow
+	// (each retry costs one). Observed when the metrics are collected.
+	BudgetTokensMetricName = "awsretry.budget.tokens"
+	// BudgetRefusalsMetricName counts the retries a Budget refused (unit
+	// {retry}), by BudgetKey: alert on it before callers complain.
+	BudgetRefusalsMetricName = "awsretry.budget.refusals"
 )
 
 // The attribute keys of awsretry's own.
@@ -70,6 +78,9 @@ const (
 	// slot of the Retrier's Limiter, on attempt events, when it waited:
 	// time spent rate-limited, apart from the backoff (DelayKey).
 	RateWaitKey = attribute.Key("awsretry.rate_wait_seconds")
+	// BudgetKey names a Budget (BudgetConfig.Name, TokenBucketConfig.Name)
+	// on the budget metrics; absent for a Budget without a name.
+	BudgetKey = attribute.Key("awsretry.budget")
 	// AmbiguousKey is true on the event of a failed attempt whose request
 	// may have reached the service and been acted on (a timeout, a
 	// connection that failed after the request was sent, a 5xx other than

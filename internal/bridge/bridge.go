@@ -30,11 +30,11 @@ type Policy interface {
 	AttemptContext(ctx context.Context) (context.Context, func(err error))
 
 	// For the retryer used without an operation: the schedule's wait
-	// after failed attempt n (before any server hint); a retry's cost
+	// after failed attempt n with err (before any server hint); a retry's cost
 	// taken from the Budget, with the function that refunds it once a
 	// later attempt succeeds, or, when ok is false, the tokens the Budget
 	// had and the retry's cost; and the reward of a successful attempt.
-	Delay(n int) time.Duration
+	Delay(n int, err error) time.Duration
 	Take(err error) (refund func(), available, cost int, ok bool)
 	Succeeded()
 }
