@@ -23,6 +23,7 @@ type instruments struct {
 	delays   metric.Float64Histogram
 	calls    metric.Int64Counter
 	refusals metric.Int64Counter // a Budget's
+	hedges   metric.Int64Counter
 }
 
 // delayBuckets are the delay histogram's bucket boundaries in seconds, from
@@ -48,6 +49,10 @@ func newInstruments(mp metric.MeterProvider) (*instruments, error) {
 	}
 	if in.refusals, err = meter.Int64Counter(telemetry.BudgetRefusalsMetricName, metric.WithUnit("{retry}"),
 		metric.WithDescription("Retries a retry Budget refused, by budget.")); err != nil {
+		return nil, err
+	}
+	if in.hedges, err = meter.Int64Counter(telemetry.HedgesMetricName, metric.WithUnit("{attempt}"),
+		metric.WithDescription("Hedged attempts made by awsretry, by outcome: won, lost, failed.")); err != nil {
 		return nil, err
 	}
 	return &in, nil
@@ -180,6 +185,24 @@ func (in *instruments) ended(ctx context.Context, out outcome, o *observer, last
 		return
 	}
 	in.calls.Add(ctx, 1, metricAttributes(out, o.metricErrorType(last)))
+}
+
+// attemptEnded counts an attempt of a hedged call that ended neither the
+// call nor in a retry of its own, with outcome o (lost, or retried when
+// other attempts carry on for it).
+func (in *instruments) attemptEnded(ctx context.Context, ob *observer, a *Attempt, o outcome) {
+	if in == nil || in.calls == nil || !in.attempts.Enabled(ctx) {
+		return
+	}
+	in.attempts.Add(ctx, 1, metricAttributes(o, ob.metricErrorType(a)))
+}
+
+// hedged counts a hedge's end with outcome o.
+func (in *instruments) hedged(ctx context.Context, o outcome) {
+	if in == nil || in.hedges == nil || !in.hedges.Enabled(ctx) {
+		return
+	}
+	in.hedges.Add(ctx, 1, metricAttributes(o, ""))
 }
 
 // budgetRefused counts a retry b refused.

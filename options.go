@@ -46,6 +46,7 @@ type config struct {
 	scope            bool
 	backoffOnRefusal bool
 	classes          map[Class]ClassSchedule // WithClassSchedule's, resolved by New
+	hedge            *Hedge                  // WithHedge's
 }
 
 // The defaults of the Python awsretry: tries=10, delay=3 (seconds),
@@ -492,6 +493,31 @@ func sdkStandard(tries int, delay time.Duration) Option {
 func WithBackoffOnRefusal() Option {
 	return optionFunc(func(c *config) error {
 		c.backoffOnRefusal = true
+		return nil
+	})
+}
+
+// WithHedge makes Do hedge slow attempts as h says: see Hedge. The
+// Retrier's Limiter, if it has one, gates hedges like any attempt (a hedge
+// it would make wait is not sent); the Retrier's Budget pays for retries
+// only. Waits run on the Retrier's Clock, so a test with a manual clock
+// drives a hedge. An invalid value makes New fail with an error naming
+// the field.
+func WithHedge(h Hedge) Option {
+	return optionFunc(func(c *config) error {
+		name := fmt.Sprintf("%+v", h)
+		switch {
+		case h.Delay <= 0:
+			return optionError("WithHedge", name, "Delay must be positive")
+		case h.Percentile != 0 && !(h.Percentile > 0.5 && h.Percentile < 1):
+			return optionError("WithHedge", name, "Percentile must be 0 or within (0.5, 1)")
+		case h.MaxInFlight < 0 || h.MaxInFlight == 1:
+			return optionError("WithHedge", name, "MaxInFlight must be at least 2 (0 means 2)")
+		case math.IsNaN(h.Ratio) || math.IsInf(h.Ratio, 0) || h.Ratio < 0:
+			return optionError("WithHedge", name, "Ratio must be a finite number >= 0 (0 means 0.01)")
+		}
+		hc := h
+		c.hedge = &hc
 		return nil
 	})
 }

@@ -49,6 +49,7 @@ type Retrier struct {
 	// backoffOnRefusal: a retry the Budget refuses waits its wait before
 	// Do returns (WithBackoffOnRefusal).
 	backoffOnRefusal bool
+	hedge            *hedging // WithHedge; nil: no hedging
 }
 
 // New returns a Retrier configured by opts on top of the defaults: 10
@@ -76,6 +77,10 @@ func New(opts ...Option) (*Retrier, error) {
 			return nil, optionError("WithBudget", fmt.Sprintf("%p", c.budget), err.Error())
 		}
 	}
+	hedge := hedgingOf(&c)
+	if hedge != nil {
+		_ = hedge.budget.bind(c.clock) // its own: bound to no other clock
+	}
 	classifier := c.classifier()
 	obs, err := newObserver(&c, classifier)
 	if err != nil {
@@ -94,6 +99,7 @@ func New(opts ...Option) (*Retrier, error) {
 		spanName:         defaultSpanName,
 		scoped:           c.scope,
 		backoffOnRefusal: c.backoffOnRefusal,
+		hedge:            hedge,
 	}, nil
 }
 
@@ -155,6 +161,9 @@ type Attempt struct {
 	// failed dial or DNS lookup) or the service answered that it did
 	// nothing (a throttle, a 4xx), and for errors that tell neither.
 	Ambiguous bool
+
+	hedgeDelay time.Duration // a hedge's: the delay after which it started; 0 for an attempt that is not a hedge
+	lost       bool          // canceled when another attempt of its call won
 }
 
 // answered reports whether the service answered the failed attempt: an
@@ -188,6 +197,9 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) (err e
 	if err := r.usable(ctx, fn); err != nil {
 		return err
 	}
+	if r.hedge != nil {
+		return r.doHedged(ctx, fn)
+	}
 	var (
 		rec  recorder
 		prog progress
@@ -211,6 +223,10 @@ type progress struct {
 	returned bool          // the loop returned; false while fn panics
 	canceled bool          // the last attempt failed because the caller's context ended
 	scope    *Scope        // the call's Scope, under WithScope
+	// winner is the successful attempt of a hedged call (0: the last),
+	// and winnerDelay the hedge delay it started after (0: not a hedge).
+	winner      int
+	winnerDelay time.Duration
 }
 
 // loop is the retry loop of Do: attempt, classify, decide, wait.

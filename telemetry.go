@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/awsretry/awsretry/telemetry"
@@ -86,6 +87,31 @@ func (c *recorder) retrying(ctx context.Context, a *Attempt) {
 	}
 }
 
+// attemptEnded records an attempt of a hedged call that ends neither the
+// call nor in a retry of its own: a failure while other attempts are in
+// flight (they carry on for it), or an attempt canceled because another
+// won (a.lost).
+func (c *recorder) attemptEnded(ctx context.Context, a *Attempt) {
+	o := attemptLost
+	if !a.lost {
+		o = attemptRetried
+	}
+	if c.span.span != nil {
+		c.span.attempt(c.o, a, !a.lost, o)
+	}
+	if c.in != nil {
+		c.in.attemptEnded(ctx, c.o, a, o)
+	}
+}
+
+// hedgeEnded counts a hedge's end, o being won, lost or failed; an
+// attempt that is not a hedge (delay 0) is not counted.
+func (c *recorder) hedgeEnded(ctx context.Context, delay time.Duration, o outcome) {
+	if delay > 0 && c.in != nil {
+		c.in.hedged(ctx, o)
+	}
+}
+
 // outcome is an outcome of an attempt or of a Do call, as recorded.
 type outcome string
 
@@ -94,6 +120,7 @@ const (
 	attemptSucceeded  outcome = "success"
 	attemptRetried    outcome = "retried"
 	attemptNotRetried outcome = "not_retried"
+	attemptLost       outcome = "lost" // canceled when another attempt of a hedged call won
 )
 
 // Call outcomes: success, non_retryable, panic and the RetryError reasons.
@@ -121,7 +148,7 @@ func (c *recorder) finish(p *progress, o outcome, err error) {
 	ctx := c.ctx
 	switch o {
 	case callSucceeded:
-		c.span.succeeded(p.attempts, p.rateWait)
+		c.span.succeeded(p.attempts, p.winner, p.winnerDelay, p.rateWait)
 		c.in.succeeded(ctx)
 	case callPanicked:
 		c.span.panicked(p.attempts)

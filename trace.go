@@ -109,16 +109,23 @@ type spanRecorder struct {
 func (s spanRecorder) recording() bool { return s.span != nil && s.span.IsRecording() }
 
 // attempt adds the event of a failed attempt; o is the call's outcome when
-// the attempt ends it.
+// the attempt ends it, or attemptRetried for an attempt of a hedged call
+// that others carry on for.
 func (s spanRecorder) attempt(obs *observer, a *Attempt, willRetry bool, o outcome) {
 	if !s.recording() {
 		return
 	}
-	attrs := make([]attribute.KeyValue, 0, 11)
+	attrs := make([]attribute.KeyValue, 0, 13)
 	attrs = append(attrs,
 		telemetry.AttemptKey.Int(a.Number),
 		telemetry.WillRetryKey.Bool(willRetry),
 		semconv.ErrorTypeKey.String(errorType(a)))
+	if a.hedgeDelay > 0 {
+		attrs = append(attrs, telemetry.HedgeDelayKey.Float64(a.hedgeDelay.Seconds()))
+	}
+	if a.lost {
+		attrs = append(attrs, telemetry.LostKey.Bool(true))
+	}
 	c := a.Classification
 	if c.Code != "" {
 		attrs = append(attrs, telemetry.ErrorCodeKey.String(truncate(c.Code, maxCodeLen)))
@@ -135,9 +142,13 @@ func (s spanRecorder) attempt(obs *observer, a *Attempt, willRetry bool, o outco
 	if a.Ambiguous {
 		attrs = append(attrs, telemetry.AmbiguousKey.Bool(true))
 	}
-	if willRetry {
+	switch {
+	case o == attemptRetried || a.lost:
+		// An attempt of a hedged call that others carry on for, or that
+		// lost to another: no wait of its own, no reason to stop.
+	case willRetry:
 		attrs = append(attrs, telemetry.DelayKey.Float64(a.Delay.Seconds()))
-	} else if c.Retryable {
+	case c.Retryable:
 		attrs = append(attrs, telemetry.StopReasonKey.String(string(o)))
 	}
 	status, id := responseDetails(a.Err)
@@ -153,13 +164,21 @@ func (s spanRecorder) attempt(obs *observer, a *Attempt, willRetry bool, o outco
 	s.span.AddEvent(telemetry.AttemptEventName, trace.WithAttributes(attrs...))
 }
 
-// succeeded records the successful last attempt and ends the span.
-func (s spanRecorder) succeeded(attempts int, rateWait time.Duration) {
+// succeeded records the successful attempt and ends the span: the
+// attempt's number is winner, or the last of attempts when 0; delay is
+// the hedge delay after which it started, if it was a hedge.
+func (s spanRecorder) succeeded(attempts, winner int, delay, rateWait time.Duration) {
 	if s.span == nil {
 		return
 	}
 	if s.span.IsRecording() {
-		attrs := []attribute.KeyValue{telemetry.AttemptKey.Int(attempts), telemetry.WillRetryKey.Bool(false)}
+		if winner == 0 {
+			winner = attempts
+		}
+		attrs := []attribute.KeyValue{telemetry.AttemptKey.Int(winner), telemetry.WillRetryKey.Bool(false)}
+		if delay > 0 {
+			attrs = append(attrs, telemetry.HedgeDelayKey.Float64(delay.Seconds()))
+		}
 		if rateWait > 0 {
 			attrs = append(attrs, telemetry.RateWaitKey.Float64(rateWait.Seconds()))
 		}

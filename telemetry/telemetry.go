@@ -45,6 +45,10 @@ const (
 	// BudgetRefusalsMetricName counts the retries a Budget refused (unit
 	// {retry}), by BudgetKey: alert on it before callers complain.
 	BudgetRefusalsMetricName = "awsretry.budget.refusals"
+	// HedgesMetricName counts hedged attempts (unit {attempt}), by
+	// OutcomeKey: won (it answered first), lost (canceled when another
+	// won), failed.
+	HedgesMetricName = "awsretry.hedges"
 )
 
 // The attribute keys of awsretry's own.
@@ -78,6 +82,13 @@ const (
 	// slot of the Retrier's Limiter, on attempt events, when it waited:
 	// time spent rate-limited, apart from the backoff (DelayKey).
 	RateWaitKey = attribute.Key("awsretry.rate_wait_seconds")
+	// HedgeDelayKey is, on the event of a hedged attempt (WithHedge),
+	// the hedge delay in seconds after which it started, the attempt
+	// before it unanswered; absent on an attempt that is not a hedge.
+	HedgeDelayKey = attribute.Key("awsretry.hedge_delay_seconds")
+	// LostKey is true on the event of an attempt canceled because another
+	// attempt of its call (a hedge, or the attempt a hedge doubled) won.
+	LostKey = attribute.Key("awsretry.lost")
 	// BudgetKey names a Budget (BudgetConfig.Name, TokenBucketConfig.Name)
 	// on the budget metrics; absent for a Budget without a name.
 	BudgetKey = attribute.Key("awsretry.budget")
