@@ -181,6 +181,7 @@ type Handler struct {
 	signed   map[string][]time.Time
 	requests int
 	applied  map[string]int // by operation; see Applied
+	left     map[string]int // by operation; see Abandoned
 
 	// EC2: every instance launched, in order, and each RunInstances
 	// ClientToken's launch.
@@ -210,6 +211,7 @@ func NewHandler() *Handler {
 		calls:        map[string]int{},
 		signed:       map[string][]time.Time{},
 		applied:      map[string]int{},
+		left:         map[string]int{},
 		launches:     map[string]launch{},
 		transactions: map[string]string{},
 		objectSize:   len(objectText),
@@ -228,6 +230,15 @@ func (h *Handler) Calls(op string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.calls[op]
+}
+
+// Abandoned returns the number of requests of op whose client closed the
+// connection (or whose server closed) while their answer was delayed
+// (Reply.Delay): a hedge's loser, an attempt cut off by its deadline.
+func (h *Handler) Abandoned(op string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.left[op]
 }
 
 // Applied returns how much op has done, so that a test can tell a retry
@@ -346,6 +357,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a = op.fail(reply, id)
 	}
 	if !sleep(r.Context(), reply.Delay) {
+		h.mu.Lock()
+		h.left[op.name]++
+		h.mu.Unlock()
 		return // the client gave up, or the server closed
 	}
 	if h.OnReply != nil {
