@@ -163,9 +163,8 @@ type hedgeRun struct {
 	rec     *recorder
 	results chan hedgeResult // buffered for every attempt the call may make: a send never blocks
 
-	// The goroutines of the attempts and of the hedge timer see nothing
-	// of the run but these: the call's progress and recorder stay on
-	// Do's stack.
+	// The goroutines of the attempts and of the hedge timer are given
+	// what they need, not the run: the run is its loop's alone.
 	inFlight int
 	running  map[int]*hedgeAttempt // the attempts in flight, by number
 	attempts *sync.WaitGroup
@@ -373,6 +372,9 @@ func (h *hedgeRun) cancelOthers(ctx context.Context) {
 		a := h.running[res.n]
 		delete(h.running, res.n)
 		h.inFlight--
+		// It ran at least this long: the slow attempts a hedge beat
+		// are the tail the hedge delay's percentile must see.
+		h.r.hedge.latencies.add(h.r.clock.Now(), res.took)
 		lost := Attempt{Number: res.n, Err: res.err, lost: true, hedgeDelay: a.delay}
 		if res.err != nil {
 			lost.Classification = h.r.classifier.Classify(res.err)
