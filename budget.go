@@ -301,13 +301,13 @@ func (s *shareBudget) allowance() int {
 // mark is older than a slot.
 //
 // Answers come on the success path, at any time between two marks; so the
-// window's answers are counted from the newest mark at or before the
-// window's start (a little more than the window), and taken as steady over
-// a longer span when no mark is near the window's start. Retries are
-// taken here, and a mark is made before the first retry of each slot: the
-// retries counted between a mark and the next were taken within a slot of
-// the first. So the window's retries are counted from the oldest mark
-// less than a slot before the window's start.
+// answers at the window's start are interpolated between the marks around
+// it, as if they came at a steady rate between them (the window then holds
+// its length's worth, not up to a slot more). Retries are taken here, and
+// a mark is made before the first retry of each slot: the retries counted
+// between a mark and the next were taken within a slot of the first. So
+// the window's retries are counted from the oldest mark less than a slot
+// before the window's start.
 func (s *shareBudget) allowed(now time.Time) float64 {
 	answers := s.answers.Load()
 	slot := s.window / shareSlots
@@ -315,13 +315,33 @@ func (s *shareBudget) allowed(now time.Time) float64 {
 		s.mark(now, answers)
 	}
 	start := now.Add(-s.window)
-	base := s.newestBy(start)
-	inWindow := float64(answers - base.answers)
-	if span := now.Sub(base.at); span > s.window+slot {
-		inWindow *= float64(s.window) / float64(span)
-	}
+	inWindow := float64(answers) - s.answersAt(start, now, answers)
 	retried := s.retries - s.oldestAfter(start.Add(-slot)).retries
 	return s.ratio*inWindow + s.floor - float64(retried)
+}
+
+// answersAt returns the answers counted by t, interpolated between the
+// marks around t (now and answers standing for a mark after the newest);
+// for a t before the oldest mark, the oldest mark's: the Budget is younger
+// than its window; s.mu is held, and there is a mark.
+func (s *shareBudget) answersAt(t, now time.Time, answers int64) float64 {
+	for i := s.n - 1; i >= 0; i-- {
+		before := s.at(i)
+		if before.at.After(t) {
+			continue
+		}
+		after := shareMark{at: now, answers: answers}
+		if i+1 < s.n {
+			after = s.at(i + 1)
+		}
+		span := after.at.Sub(before.at)
+		if span <= 0 {
+			return float64(before.answers)
+		}
+		share := float64(t.Sub(before.at)) / float64(span)
+		return float64(before.answers) + share*float64(after.answers-before.answers)
+	}
+	return float64(s.at(0).answers)
 }
 
 // mark records the counts at now; s.mu is held.
@@ -338,17 +358,6 @@ func (s *shareBudget) newest() shareMark {
 // at returns the i-th mark from the oldest; s.mu is held.
 func (s *shareBudget) at(i int) shareMark {
 	return s.marks[(s.head-s.n+i+len(s.marks))%len(s.marks)]
-}
-
-// newestBy returns the newest mark at or before t, or the oldest mark
-// when none is that old; s.mu is held, and there is a mark.
-func (s *shareBudget) newestBy(t time.Time) shareMark {
-	for i := s.n - 1; i >= 0; i-- {
-		if m := s.at(i); !m.at.After(t) {
-			return m
-		}
-	}
-	return s.at(0)
 }
 
 // oldestAfter returns the oldest mark after t; s.mu is held, and the

@@ -18,8 +18,9 @@ import (
 //
 // Hedge only operations that are safe to run twice: reads, or writes made
 // idempotent by a token (see Scope). Hedges are paid for by a budget of
-// their own: the hedges that did not win may not exceed Ratio of the calls
-// over the last 10 s, plus one, and a hedge that wins pays for itself. So hedging
+// their own: the hedges that did not win may not exceed Ratio (0.9%) of
+// the calls over the last 10 s, plus one, and a hedge that wins pays for
+// itself. So hedging
 // stops when it stops helping: when every request is slow (a global
 // slowdown), a hedge is as slow as the attempt it doubles, wins nothing,
 // and the budget holds hedges to Ratio of the calls.
@@ -38,14 +39,19 @@ type Hedge struct {
 	// at a time.
 	MaxInFlight int
 	// Ratio is the share of calls that hedges which do not win may
-	// amount to: 0 means 0.01 (at most 1% of extra requests wasted).
+	// amount to: 0 means 0.009, so that when hedging wins nothing (a
+	// global slowdown) the extra requests stay under 1%, with room for
+	// the few hedges that still win.
 	Ratio float64
 }
 
 // The defaults of Hedge.
 const (
 	defaultHedgeInFlight = 2
-	defaultHedgeRatio    = 0.01
+	// defaultHedgeRatio leaves room under 1% of extra requests, when
+	// hedging wins nothing (a global slowdown), for the hedges that still
+	// win: up to 0.1% of the calls, those a stall would otherwise hold.
+	defaultHedgeRatio = 0.009
 	hedgeWindow          = 10 * time.Second
 	// hedgeFloor is the hedges per second allowed whatever the traffic
 	// (one per window), so that a Retrier making fewer than 1/Ratio calls
@@ -85,12 +91,23 @@ func newHedging(h *Hedge) *hedging {
 }
 
 // hedgeDelay returns the delay after which an unanswered attempt is
-// hedged, at now.
+// hedged, at now: Delay, or the Percentile of recent latency, but never a
+// delay that more calls exceed than the budget can hedge. The budget pays
+// for Ratio of the calls in hedges that lose, and hedges that win are
+// free, so it sustains Ratio/(1-w) hedges a call, w being the share of
+// recent hedges that won; a lower percentile would hedge the calls that
+// exceed it first come, first served, and leave the slowest unhedged once
+// the budget ran dry. Hedging the slowest that the budget affords sends
+// them to the calls a hedge helps most.
 func (g *hedging) hedgeDelay(now time.Time) time.Duration {
 	if g.percentile == 0 {
 		return g.delay
 	}
-	return max(g.delay, g.latencies.percentile(now, g.percentile))
+	won := min(g.latencies.winRate(now), 0.9)
+	affordable := g.budget.ratio / (1 - won)
+	q := max(g.percentile, 1-affordable)
+	q = math.Ceil(q*1000) / 1000 // a few quantiles, each computed at most every window/100
+	return max(g.delay, g.latencies.percentile(now, q))
 }
 
 // doHedged is Do for a Retrier WithHedge. It is Do's own body, apart so
@@ -258,7 +275,9 @@ func (h *hedgeRun) hedge(ctx context.Context, s *sleeper) {
 	delay := h.delayNow()
 	if !h.launch(ctx, delay, s) {
 		g.budget.giveBack()
+		return
 	}
+	g.latencies.hedged(r.clock.Now(), true, false)
 }
 
 // delayNow is the hedge delay now.
@@ -327,6 +346,7 @@ func (h *hedgeRun) ended(ctx context.Context, res hedgeResult, paid int64) (err 
 		r.hedge.latencies.add(r.clock.Now(), res.took)
 		if a.delay > 0 {
 			r.hedge.budget.giveBack() // a hedge that wins pays for itself
+			r.hedge.latencies.hedged(r.clock.Now(), false, true)
 		}
 		p.winner, p.winnerDelay = res.n, a.delay
 		h.rec.hedgeEnded(ctx, a.delay, "won")
@@ -425,6 +445,8 @@ var latencyBuckets = func() []time.Duration {
 
 type latencyHistogram struct {
 	counts []atomic.Int64 // per bucket of latencyBuckets, and one beyond
+	sent   atomic.Int64   // hedges sent
+	won    atomic.Int64   // hedges that won
 }
 
 func newLatencyHistogram() *latencyHistogram {
@@ -439,6 +461,42 @@ func (l *latencies) add(now time.Time, d time.Duration) {
 	}
 	i := sort.Search(len(latencyBuckets), func(i int) bool { return latencyBuckets[i] >= d })
 	c.counts[i].Add(1)
+}
+
+// hedged records at now a hedge sent, and whether it won.
+func (l *latencies) hedged(now time.Time, sent, won bool) {
+	c := l.current.Load()
+	if c == nil || now.UnixNano()-l.since.Load() >= int64(hedgeWindow/2) {
+		c = l.rotate(now)
+	}
+	if sent {
+		c.sent.Add(1)
+	}
+	if won {
+		c.won.Add(1)
+	}
+}
+
+// winRate returns the share of the hedges sent over the current and the
+// previous half window that won; 0 when none was sent.
+func (l *latencies) winRate(now time.Time) float64 {
+	if l.current.Load() != nil && now.UnixNano()-l.since.Load() >= int64(hedgeWindow/2) {
+		l.rotate(now)
+	}
+	l.mu.Lock()
+	halves := [2]*latencyHistogram{l.current.Load(), l.prev}
+	l.mu.Unlock()
+	var sent, won int64
+	for _, h := range halves {
+		if h != nil {
+			sent += h.sent.Load()
+			won += h.won.Load()
+		}
+	}
+	if sent == 0 {
+		return 0
+	}
+	return float64(won) / float64(sent)
 }
 
 // rotate starts a new half of the window when the current one is over,
