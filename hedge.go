@@ -52,7 +52,7 @@ const (
 	// hedging wins nothing (a global slowdown), for the hedges that still
 	// win: up to 0.1% of the calls, those a stall would otherwise hold.
 	defaultHedgeRatio = 0.009
-	hedgeWindow          = 10 * time.Second
+	hedgeWindow       = 10 * time.Second
 	// hedgeFloor is the hedges per second allowed whatever the traffic
 	// (one per window), so that a Retrier making fewer than 1/Ratio calls
 	// a window can hedge at all.
