@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -63,6 +64,13 @@ func TestGetObjectStreams(t *testing.T) {
 // TestStallBody: a stalled body stalls the reader, after the first half
 // of the body, until its context ends: the caller's read of GetObject's
 // body, or the SDK's inside DynamoDB's and EC2's calls.
+//
+// net/http's transport can close a connection from its write loop while
+// the response is read, when the answer comes back before the write loop
+// is done with the request (aws-sdk-go-v2#2737: the read fails with
+// net.ErrClosed within a millisecond, a few times in a hundred calls on a
+// loaded machine). The SDK retries net.ErrClosed for that reason; the
+// clients here make one attempt, so the test calls again, as the SDK would.
 func TestStallBody(t *testing.T) {
 	const timeout = 100 * time.Millisecond
 	for _, op := range awsfake.FaultOps {
@@ -71,36 +79,53 @@ func TestStallBody(t *testing.T) {
 			srv := awsfake.NewServer()
 			defer srv.Close()
 			srv.SetObject(1 << 20)
-			srv.Script(op, awsfake.Reply{Fault: awsfake.FaultStallBody})
 			c := newClients(srv.URL)
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
 			start := time.Now()
 
 			var err error
-			if op == "s3:GetObject" {
-				var out *s3.GetObjectOutput
-				if out, err = getObject(ctx, c); err != nil {
-					t.Fatalf("GetObject: %v, want success: the stall is in the body", err)
+			for range 10 {
+				srv.Script(op, awsfake.Reply{Fault: awsfake.FaultStallBody})
+				if err = stalledCall(ctx, t, c, op); !errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
+					break
 				}
-				if ctx.Err() != nil || aws.ToInt64(out.ContentLength) != 1<<20 {
-					t.Errorf("GetObject returned Content-Length %d, context %v; want 1 MiB before the deadline",
-						aws.ToInt64(out.ContentLength), ctx.Err())
-				}
-				var got []byte
-				got, err = io.ReadAll(out.Body)
-				out.Body.Close()
-				if want := awsfake.Object(1 << 20)[:1<<19]; !bytes.Equal(got, want) {
-					t.Errorf("read %d bytes before the stall, want the first %d", len(got), len(want))
-				}
-			} else {
-				err = c.Call(ctx, op)
+				t.Logf("the transport closed the connection (aws-sdk-go-v2#2737): %v; calling again", err)
 			}
-			if elapsed := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || elapsed < timeout {
+			// The timer may fire a little early on a loaded machine
+			// (98.9 ms of 100 ms was seen under -race): the bound is the
+			// stall lasting to the deadline, not the timer's precision.
+			if elapsed := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || elapsed < timeout*9/10 {
 				t.Errorf("after %v: %v; want the context's deadline, after %v\n%s", elapsed, err, timeout, chain(err))
 			}
 		})
 	}
+}
+
+// stalledCall calls op, whose reply stalls in the body, and returns the
+// error that ends it: for S3 GetObject, the call succeeds, and the error
+// is the read of the body after its first half.
+func stalledCall(ctx context.Context, t *testing.T, c awsfake.Clients, op string) error {
+	if op != "s3:GetObject" {
+		return c.Call(ctx, op)
+	}
+	out, err := getObject(ctx, c)
+	if errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	if err != nil {
+		t.Fatalf("GetObject: %v, want success: the stall is in the body", err)
+	}
+	if ctx.Err() != nil || aws.ToInt64(out.ContentLength) != 1<<20 {
+		t.Errorf("GetObject returned Content-Length %d, context %v; want 1 MiB before the deadline",
+			aws.ToInt64(out.ContentLength), ctx.Err())
+	}
+	defer out.Body.Close()
+	got, err := io.ReadAll(out.Body)
+	if want := awsfake.Object(1 << 20)[:1<<19]; !errors.Is(err, net.ErrClosed) && !bytes.Equal(got, want) {
+		t.Errorf("read %d bytes before the stall, want the first %d", len(got), len(want))
+	}
+	return err
 }
 
 // TestStopEndsAStalledBody: stopping the server ends a stalled body; the
