@@ -303,6 +303,8 @@ func ExampleLimiter() {
 	_ = r.Do(ctx, throttled)
 	fmt.Printf("%.2f attempts per second\n", table.Rate()) // 95% of it
 
+	// No burst after a cut: the first slot is two intervals away.
+	clk.Advance(1200 * time.Millisecond)
 	fmt.Println(r.Do(ctx, accepted)) // the slot there is
 	fmt.Println(r.Do(ctx, accepted)) // the next is a second away, beyond MaxWait
 	// Output:

@@ -2,9 +2,7 @@ package awsretry
 
 import (
 	"context"
-	"fmt"
 	"math"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,12 +12,13 @@ import (
 // resource. Before each attempt, a Retrier configured with it (WithLimiter)
 // waits for a send slot; the rate of slots follows what the service lets
 // through. Until the service first throttles, it limits nothing and costs
-// an atomic load per attempt (after that, an atomic add per success). An
-// attempt that would wait longer than MaxWait for its slot is not made:
-// Do returns at once with a *RetryError of reason ReasonRateLimited, so
-// that demand beyond what the service admits fails fast instead of
-// queueing until its deadline. A retry refused so ends Do even with tries
-// left, and the Budget gets back what the retry took.
+// an atomic load per attempt (after that, an atomic add per success and a
+// clock reading per attempt, until it stops limiting). An attempt that
+// would wait longer than MaxWait for its slot is not made: Do returns at
+// once with a *RetryError of reason ReasonRateLimited, so that demand
+// beyond what the service admits fails fast instead of queueing until its
+// deadline. A retry refused so ends Do even with tries left, and the Budget
+// gets back what the retry took.
 //
 // Share one Limiter between the Retriers (and goroutines) of a process that
 // call the same throttled resource, like a Budget: it learns from all their
@@ -50,91 +49,160 @@ import (
 // bubble, made inside it. A fake Clock's readings are its own time, and
 // none of this applies to them.
 //
-// The control law. A throttle means the service's token bucket is empty.
-// Between two such moments, if the bucket never filled to its brim, the
-// service accepted exactly what its capacity refilled, so the requests it
-// accepted in between (successes, and errors of its own that are not
-// retried; not transient or connection failures), over the time between,
-// measure its capacity, or this process's share of it. On a throttle the
-// Limiter takes that measure, once at least 10 requests were accepted since
-// the last one or a second has passed, and holds 95% of it for 2 s, which
-// lets the service's bucket refill; then it probes, doubling the rate every
-// 500 ms, until the next throttle measures again. A measure over more than
-// 10 s, or over more than 4 s that is the first or under half the held rate,
-// is not trusted (the bucket may have filled while little was asked of it):
-// the throttle starts a new measure instead. Throttles answering attempts
-// sent before the last cut say nothing new and are ignored; attempts already
-// waiting when the rate is cut queue again at the new rate. If 5 throttles
-// come after the last cut or measure with too few accepted requests to
-// measure by (a storm, as when a fleet starts at full demand), it cuts the
-// rate offered since the measure began to the share the service accepted, by
-// half to a quarter. Once the probe has grown four-fold with no throttle,
-// the first time nobody waits for a slot the demand is below the capacity:
-// the Limiter stops limiting until the next throttle.
+// The control law. What it assumes of the service: a token bucket (AWS's
+// API limits are buckets per account and API) of some refill rate C and
+// some size, neither known, that refuses with a throttle when empty. A
+// throttle says the bucket is empty at that moment; nothing else does. The
+// Limiter's constants are times, counts and ratios, none a rate or a
+// bucket size, so that the law is the same at 5 requests per second and
+// at 1,000, against a bucket of one request or of 30 s.
 //
-// Each probe costs one or two throttled attempts, and the hold spaces the
-// probes, so at a service limit there is a throttled attempt every second
-// or two, whatever the demand: see docs/performance.md for the measures
-// against aws-sdk-go-v2's adaptive mode.
+//   - Measure. From a throttle on, the requests the service accepted
+//     (successes, and errors of its own that are not retried; not
+//     transient or connection failures), over the time since, are a lower
+//     bound of the capacity (of this process's share of it): the bucket
+//     was empty at the start, and refilled at most C since. The bound is
+//     exact while the bucket never filled to its brim; where it did (a
+//     small bucket, a long wait), the refill beyond the brim is not
+//     counted, and the bound is low.
+//   - Engage. Throttles are tolerated while they stay within 1% of the
+//     attempts or one per 2 s, whichever is more (the throttles a service
+//     can be asked to bear; below that the Limiter does not limit). Beyond
+//     that the rate is cut to the measure since the first throttle, once
+//     it counts 10 accepted requests or a second; before, a storm of 5
+//     throttles with fewer accepted (a fleet starting at full demand, or
+//     the capacity falling under a held rate) cuts the rate offered since
+//     the measure began, by the share the service accepted (at least a
+//     tenth, at most a half). Only throttles of attempts sent after the
+//     measure began count: responses that arrive together, to attempts
+//     sent together, are one event, not a storm.
+//   - Hold. After a cut the Limiter holds 95% of the capacity it
+//     measured for 1.5 s, or 16 slots at low rates (at most 8 s), slots
+//     evenly spaced without a burst (the bucket may hold one request), so
+//     that the service's bucket refills a little instead of hovering at
+//     empty. Throttles answering attempts sent before the last cut say
+//     nothing new and are ignored; attempts waiting for a slot at the old
+//     rate queue again at the new one. A hold that draws more throttles
+//     than tolerated is over the capacity: the bucket has stayed empty
+//     since the cut, so the measure since then is exact, and the rate is
+//     cut to it.
+//   - Probe. Then the rate doubles every 250 ms until a throttle. The
+//     capacity becomes the highest of: the one measured before (a probe
+//     never lowers it; a hold over the capacity does), the measure since
+//     the cut, and, if lower than 5% above that measure, the rate at which
+//     the throttled attempt was sent (where the bucket holds little, the
+//     probe is throttled as soon as it passes C, and this is C; where it
+//     holds more, the probe first spends what the hold left in it, and
+//     this is above C). A probe whose accepted rate was 1.5 times the
+//     measured capacity or more found capacity the measure missed (it
+//     returned, or the bucket filled in the hold): the Limiter probes
+//     again at once, from the empty bucket, without a hold, where the
+//     measure is exact.
+//   - Let go. Once the probe has grown four-fold, nobody waits for a
+//     slot and a hold's time has passed without a throttle, the demand is
+//     below the capacity: the Limiter stops limiting until the next
+//     throttle, which measures afresh.
+//
+// Where it fails, with figures from the grid of benchmarks/throttled
+// (docs/performance.md). Each probe costs a throttle or two, and the hold
+// spaces the probes: at a limit, about one throttled attempt every 1.7 s,
+// whatever the demand, which is within 1% of the successes from 100
+// requests per second up, and the price of finding capacity that returns
+// within about 2 s. At a few requests per second it is not:
+//
+//   - Pacing refuses what a wait would serve. Slots are evenly spaced, and
+//     at 5 per second a slot is 200 ms away, beyond the default MaxWait:
+//     even a pacer at the exact capacity refuses 22% of a Poisson demand
+//     of half the capacity, 35% at 90% (with a MaxWait of 1 s, 0.1% and
+//     4.5%). Against a low limit, set MaxWait to a few send intervals.
+//   - A bucket of about one request defeats the measure: the bound stays
+//     at the rate sent, and the probe's throttle can lift it by only 5% a
+//     cycle. Such a bucket also throttles a Poisson demand by itself (a
+//     third of the first attempts at half of 5 per second, without any
+//     client limiting), so the Limiter engages where the service could
+//     have served every call after a retry.
+//   - Processes that share one limit each measure their own share from
+//     their own throttles, and a probe by one throttles the others: 50
+//     processes sharing 5 per second (a tenth of a request per second
+//     each) send several throttled attempts per success.
 type Limiter struct {
 	// MaxWait is the longest an attempt waits for its send slot; one that
 	// would wait longer fails fast. 0 means 100 ms; a negative value, no
-	// wait at all. Set it before the Limiter is shared.
+	// wait at all. Against a limit of a few requests per second, whose
+	// send interval is near 100 ms or more, set it to a few intervals
+	// (see Where it fails, above). Set it before the Limiter is shared.
 	MaxWait time.Duration
 
 	enabled   atomic.Bool  // false: it limits nothing
-	measuring atomic.Bool  // a throttle came: count the accepted attempts
-	accepted  atomic.Int64 // attempts the service accepted since the first throttle
+	measuring atomic.Bool  // a throttle came: count accepted attempts, stamp sent ones
+	accepted  atomic.Int64 // attempts the service accepted since measuring began
 
 	mu        sync.Mutex
-	clock     Clock     // the clock of the Retriers configured with it
-	timeKind  timeKind  // on the real clock, the time it keeps: real or a bubble's
-	seen      time.Time // the latest time it was told of
-	hold      float64   // the rate held after the last cut, per second
-	cut       time.Time // the last cut
-	tat       time.Time // the next free send slot (GCRA's theoretical arrival time)
-	epoch     uint64    // cuts so far: a slot of an older epoch is void
-	mark      time.Time // the last measuring throttle: the service's bucket was empty
-	marked    int64     // accepted at mark
-	throttled int64     // throttles counted since mark
-	sinceCut  int64     // throttles counted since the last cut
+	clock     clockBinding  // the clock of the Retriers configured with it
+	seen      time.Time     // the latest time it was told of
+	capacity  float64       // the capacity it measured, per second
+	hold      float64       // the rate held after the last cut, per second
+	cut       time.Time     // the last cut
+	holdFor   time.Duration // how long the rate is held after the cut; the probe follows
+	epoch     uint64        // cuts so far: a slot of an older epoch is void
+	mark      time.Time     // the start of the measure: a throttle, the service's bucket empty
+	marked    int64         // accepted at mark
+	throttled int64         // throttles since mark, of attempts sent after it
+	probeAt   time.Time     // the probe's first slot, once it began
+	probed    int64         // accepted at probeAt; -1 before the probe began
+	lastSend  time.Time     // the latest slot given
+	slots     [32]slotGap   // the latest slots given, a ring
+	slotAt    int           // the next index of slots
 }
 
-// The control law's constants.
+// slotGap is a send slot and the time since the slot before it.
+type slotGap struct {
+	at    time.Time
+	since time.Duration
+}
+
+// The control law's constants: times, counts and ratios, none a rate or a
+// bucket size (see Limiter).
 const (
 	// limiterHold is the fraction of the measured capacity held after a
-	// cut, for limiterHoldTime.
-	limiterHold     = 0.95
-	limiterHoldTime = 2 * time.Second
+	// cut, for limiterHoldTime or limiterHoldSlots slots, whichever is
+	// longer, and at most limiterMaxHold. The slots space the probes of
+	// a process whose share is small (one of many that share a limit),
+	// so that its probes stay a small share of its attempts.
+	limiterHold      = 0.95
+	limiterHoldTime  = 1500 * time.Millisecond
+	limiterHoldSlots = 16
+	limiterMaxHold   = 8 * time.Second
 	// limiterDoubling is the time the probe takes to double the rate.
-	limiterDoubling = 500 * time.Millisecond
+	limiterDoubling = 250 * time.Millisecond
+	// limiterFar: a probe whose accepted rate was this multiple of the
+	// measured capacity found capacity the measure missed.
+	limiterFar = 1.5
+	// limiterNudge bounds how far above the measure since the cut the
+	// rate at which a probe was throttled lifts the capacity.
+	limiterNudge = 1.05
 	// limiterMaxGrowth is how far the probe grows the held rate before
 	// the Limiter stops limiting, once nobody waits.
 	limiterMaxGrowth = 4
-	// limiterMinAccepted is the fewest accepted attempts between two
-	// throttles for a measure, unless limiterMeasureAfter has passed.
+	// limiterMinAccepted is the fewest accepted attempts for a measure,
+	// unless limiterMeasureAfter has passed.
 	limiterMinAccepted  = 10
 	limiterMeasureAfter = time.Second
-	// limiterStorm is the number of throttles after the last cut or
-	// measure, with too few accepted requests to measure by, that cut
-	// the rate offered since the measure began. Five, not more: over 30
-	// seeds of the throttled simulation, 10 let a fleet at five times the
-	// capacity send 12% more throttled attempts (0.0105 per success
-	// against 0.0094).
-	limiterStorm = 5
-	// limiterStale is the age beyond which a throttle no longer bounds a
-	// measure: the next throttle starts a new one. Beyond limiterLong, a
-	// measure under half the held rate (or the first measure) is not
-	// trusted either: the service's bucket may have filled, and refilled
-	// tokens beyond its brim are lost to the count.
-	limiterStale = 10 * time.Second
-	limiterLong  = 4 * time.Second
-	// limiterBurst is the burst the Limiter allows, in seconds of its rate.
-	limiterBurst = 100 * time.Millisecond
+	// limiterShare and limiterPer are the throttles the Limiter lets
+	// pass without cutting: limiterShare of the attempts, or one per
+	// limiterPer, whichever is more.
+	limiterShare = 0.01
+	limiterPer   = 2 * time.Second
+	// limiterStorm is the number of throttles, with too few accepted
+	// requests to measure by, that cut the rate offered since the measure
+	// began by the share the service accepted, between limiterStormCut
+	// and a half.
+	limiterStorm    = 5
+	limiterStormCut = 0.1
 	// limiterMaxWait is MaxWait's default.
 	limiterMaxWait = 100 * time.Millisecond
-	// limiterMinRate is the lowest rate: one attempt every 2 s.
-	limiterMinRate = 0.5
+	// limiterMinRate is the lowest rate: one attempt a minute.
+	limiterMinRate = 1.0 / 60
 )
 
 // Rate returns the rate, in attempts per second, at which the Limiter
@@ -152,84 +220,19 @@ func (l *Limiter) Rate() float64 {
 
 // bind ties l to clk, the Clock of a Retrier configured with it, or
 // refuses clk when l is already tied to another: a Limiter compares the
-// times it reads, so they must come from one clock. The real clock in any
-// form (RealClock, or any pointer to one) is one clock, since all read
-// package time. Any other Clock is itself: two comparable ones are one
-// clock only when == (the same pointer, or equal values); two values of a
-// type that is not comparable (one holding a func, say) cannot be told
-// apart, so once l is tied to one it refuses them all, and the error says
-// to pass a pointer instead. What bind cannot see, the real clock's time
-// inside and outside a testing/synctest bubble, is told apart by the
-// readings themselves (see sameTime).
+// times it reads, so they must come from one clock (see clockBinding;
+// the real clock's time inside and outside a testing/synctest bubble is
+// told apart by the readings themselves, by l.clock.sameTime).
 func (l *Limiter) bind(clk Clock) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.clock == nil {
-		l.clock = clk
-		return nil
-	}
-	return sameClock(l.clock, clk)
-}
-
-// sameClock returns nil when clk is the same clock as bound, the Clock of
-// a Limiter, as bind defines it, and else an error that names both types.
-func sameClock(bound, clk Clock) error {
-	another := func() error {
-		return fmt.Errorf("the Limiter is used with another Clock (%T) than this %T; use one Limiter per Clock", bound, clk)
-	}
-	switch realBound, realClk := isRealClock(bound), isRealClock(clk); {
-	case realBound && realClk:
-		return nil
-	case realBound || realClk, reflect.TypeOf(bound) != reflect.TypeOf(clk):
-		return another()
-	}
-	// Value.Comparable looks into interface fields too: a comparable
-	// type may hold a func, and == on it would panic.
-	if !reflect.ValueOf(bound).Comparable() || !reflect.ValueOf(clk).Comparable() {
-		return fmt.Errorf("the Limiter is used with a Clock of type %T, whose values are not comparable: "+
-			"this one cannot be told apart from another; "+
-			"pass the same pointer to the clock (WithClock(&clock)) to every Retrier that shares the Limiter", bound)
-	}
-	if bound != clk {
-		return another()
-	}
-	return nil
-}
-
-// timeKind is the time a Limiter keeps on the real clock, which reads
-// real time outside a testing/synctest bubble and the bubble's fake time
-// inside one.
-type timeKind uint8
-
-const (
-	timeUnknown timeKind = iota // no real-clock reading yet
-	timeReal                    // readings with a monotonic clock reading
-	timeBubble                  // readings without: a bubble's time.Now
-)
-
-// sameTime reports whether now, read from clk, is of the time l keeps,
-// which the first real-clock reading sets; l.mu is held. Readings of
-// other Clocks are always of l's time: bind lets l have only one.
-func (l *Limiter) sameTime(clk Clock, now time.Time) bool {
-	if !isRealClock(clk) {
-		return true
-	}
-	kind := timeReal
-	if now.Round(0) == now {
-		// Round(0) strips a monotonic clock reading: there was none.
-		// Outside a bubble, time.Now always carries one.
-		kind = timeBubble
-	}
-	if l.timeKind == timeUnknown {
-		l.timeKind = kind
-	}
-	return l.timeKind == kind
+	return l.clock.bind("Limiter", clk)
 }
 
 // rateAt is the rate at now: the held rate, then the probe's; l.mu is
 // held. grown is true once the probe has grown limiterMaxGrowth-fold.
 func (l *Limiter) rateAt(now time.Time) (rate float64, grown bool) {
-	probe := l.cut.Add(limiterHoldTime)
+	probe := l.cut.Add(l.holdFor)
 	if !now.After(probe) {
 		return l.hold, false
 	}
@@ -243,6 +246,11 @@ func (l *Limiter) rateAt(now time.Time) (rate float64, grown bool) {
 // waits not at all), or when ctx ended during the wait.
 func (l *Limiter) acquire(ctx context.Context, clk Clock, sleeper *sleeper) (sent time.Time, waited time.Duration, ok bool) {
 	if !l.enabled.Load() {
+		if l.measuring.Load() {
+			// A measure is under way: its throttles count only if
+			// their attempts were sent after it began.
+			return clk.Now(), 0, true
+		}
 		return time.Time{}, 0, true
 	}
 	start := clk.Now()
@@ -260,6 +268,9 @@ func (l *Limiter) acquire(ctx context.Context, clk Clock, sleeper *sleeper) (sen
 		send, interval, epoch, ok := l.slot(clk, now, start.Add(maxWait))
 		if !ok {
 			return time.Time{}, now.Sub(start), false
+		}
+		if send.IsZero() {
+			return time.Time{}, 0, true // on another time: unstamped
 		}
 		if !send.After(now) {
 			return now, now.Sub(start), true
@@ -286,34 +297,42 @@ func (l *Limiter) acquire(ctx context.Context, clk Clock, sleeper *sleeper) (sen
 func (l *Limiter) slot(clk Clock, now, latest time.Time) (send time.Time, interval time.Duration, epoch uint64, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.sameTime(clk, now) {
+	if !l.clock.sameTime(clk, now) {
 		// Its slots are on another time: compared with now, they would
-		// be decades away (or long past). Book nothing.
-		return now, 0, l.epoch, true
+		// be decades away (or long past). Book nothing, and stamp
+		// nothing, so that the attempt's outcome is not counted.
+		return time.Time{}, 0, l.epoch, true
 	}
 	l.seen = now
 	rate, grown := l.rateAt(now)
 	if !l.enabled.Load() {
 		return now, 0, l.epoch, true
 	}
-	if grown && !l.tat.After(now) {
-		// The probe outgrew the demand, and nobody waits: limit
-		// nothing until the next throttle.
+	if grown && !l.lastSend.After(now) && now.Sub(l.cut.Add(l.holdFor)) >= limiterHoldTime {
+		// The probe outgrew the demand, nobody waits, and the service
+		// has taken what was sent for as long as a hold: limit nothing
+		// until the next throttle, which measures afresh.
 		l.enabled.Store(false)
+		l.measuring.Store(false)
+		l.mark = time.Time{}
 		return now, 0, l.epoch, true
 	}
-	send = now
-	if earliest := l.tat.Add(-limiterBurst); earliest.After(send) {
-		send = earliest
+	if l.probed < 0 && now.After(l.cut.Add(l.holdFor)) {
+		l.probeAt, l.probed = now, l.accepted.Load() // the probe begins
+	}
+	// Slots are spaced one interval of the current rate apart, without
+	// a burst: the service's bucket may hold a single request.
+	interval = time.Duration(float64(time.Second) / rate)
+	send = l.lastSend.Add(interval)
+	if send.Before(now) {
+		send = now
 	}
 	if send.After(latest) {
 		return time.Time{}, 0, 0, false
 	}
-	interval = time.Duration(float64(time.Second) / rate)
-	if l.tat.Before(now) {
-		l.tat = now
-	}
-	l.tat = l.tat.Add(interval)
+	l.slots[l.slotAt] = slotGap{send, send.Sub(l.lastSend)}
+	l.slotAt = (l.slotAt + 1) % len(l.slots)
+	l.lastSend = send
 	return send, interval, l.epoch, true
 }
 
@@ -322,7 +341,7 @@ func (l *Limiter) release(epoch uint64, interval time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.epoch == epoch {
-		l.tat = l.tat.Add(-interval)
+		l.lastSend = l.lastSend.Add(-interval)
 	}
 }
 
@@ -355,7 +374,7 @@ func (l *Limiter) throttle(clk Clock, sent time.Time) {
 	now := clk.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.sameTime(clk, now) {
+	if !l.clock.sameTime(clk, now) {
 		return // on another time than the Limiter's marks and cuts
 	}
 	l.seen = now
@@ -365,49 +384,113 @@ func (l *Limiter) throttle(clk Clock, sent time.Time) {
 	}
 	accepted := l.accepted.Load()
 	since := now.Sub(l.mark)
-	if l.mark.IsZero() || since <= 0 || since > limiterStale {
-		// The first throttle in a while: the service's bucket is empty
-		// now; the measure starts here.
-		l.mark, l.marked, l.throttled, l.sinceCut = now, accepted, 0, 0
+	if l.mark.IsZero() || since <= 0 || !enabled && since > limiterPer {
+		// The first throttle in a while (while it limits nothing, the
+		// first after a window in which the throttles were tolerated):
+		// the service's bucket is empty now; the measure starts here.
+		l.setMark(now)
 		l.measuring.Store(true)
 		return
 	}
+	if sent.Before(l.mark) {
+		return // in flight when the measure began: part of that event
+	}
 	l.throttled++
-	l.sinceCut++
-	if accepted-l.marked < limiterMinAccepted && since < limiterMeasureAfter {
-		if l.sinceCut >= limiterStorm {
-			// A storm of throttles, hardly a success: cut what was
-			// offered since the mark to the share the service accepted,
-			// by half to a quarter, and keep measuring.
-			took := float64(accepted - l.marked)
-			offered := (took + float64(l.throttled)) / since.Seconds()
-			if enabled {
-				rate, _ := l.rateAt(now)
-				offered = min(offered, rate)
-			}
-			share := min(max(took/(took+float64(l.throttled)), 0.25), 0.5)
-			l.cutTo(now, offered*share)
+	took := float64(accepted - l.marked)
+	measured := took >= limiterMinAccepted || since >= limiterMeasureAfter
+	if enabled && sent.After(l.cut.Add(l.holdFor)) {
+		l.probeFound(now, sent, accepted, took, since, measured)
+		return
+	}
+	if allowed := max(limiterShare*(took+float64(l.throttled)), since.Seconds()/limiterPer.Seconds()); float64(l.throttled) <= allowed {
+		return // no more throttles than tolerated
+	}
+	if measured {
+		// More throttles than tolerated since the mark (or the cut):
+		// what was sent exceeds the capacity, so the bucket stayed
+		// empty, and what the service accepted since is the capacity.
+		l.cutTo(now, took/since.Seconds(), true)
+		return
+	}
+	if l.throttled >= limiterStorm {
+		// A storm of throttles, hardly a request accepted: cut what was
+		// offered since the mark by the share the service accepted,
+		// and keep measuring.
+		offered := (took + float64(l.throttled)) / since.Seconds()
+		if enabled {
+			rate, _ := l.rateAt(now)
+			offered = min(offered, rate)
 		}
-		return
+		share := min(max(took/(took+float64(l.throttled)), limiterStormCut), 0.5)
+		l.cutTo(now, offered*share/limiterHold, true)
 	}
-	capacity := float64(accepted-l.marked) / since.Seconds()
-	if since > limiterLong && (l.hold == 0 || capacity < l.hold/2) {
-		// A long, thin measure: the service's bucket may have filled
-		// while little was asked of it, and what it refilled beyond its
-		// brim is not in the count. Measure afresh from here.
-		l.mark, l.marked, l.throttled, l.sinceCut = now, accepted, 0, 0
-		return
-	}
-	l.mark, l.marked, l.throttled = now, accepted, 0
-	l.cutTo(now, limiterHold*capacity)
 }
 
-// cutTo holds rate from now; l.mu is held. Slots given before are void.
-func (l *Limiter) cutTo(now time.Time, rate float64) {
-	l.hold = max(rate, limiterMinRate)
-	l.cut, l.sinceCut = now, 0
-	// No burst after a cut: the service's bucket is empty.
-	l.tat = now.Add(limiterBurst)
+// probeFound takes in the throttle that ends a probe: the capacity is the
+// highest of what was measured before, the measure since the cut, and the
+// rate at which the throttled attempt was sent, bounded by the measure
+// (see Limiter). A probe that went far probes again at once. l.mu is held.
+func (l *Limiter) probeFound(now, sent time.Time, accepted int64, took float64, since time.Duration, measured bool) {
+	capacity := l.capacity
+	if measured {
+		m := took / since.Seconds()
+		capacity = max(capacity, m)
+		if r, ok := l.sendRate(sent); ok {
+			capacity = max(capacity, min(r, limiterNudge*m))
+		}
+	}
+	far := false
+	if l.probed >= 0 {
+		probed := float64(accepted - l.probed)
+		far = probed >= limiterMinAccepted && probed/now.Sub(l.probeAt).Seconds() >= limiterFar*l.capacity
+	}
+	l.cutTo(now, capacity, !far)
+}
+
+// holdTime is how long a rate is held after a cut: limiterHoldTime, or as
+// long as it takes to send limiterHoldSlots at rate, or for the probe's
+// throttle to be one in 1/limiterShare attempts up to limiterPer (the
+// throttles tolerated), whichever is longest; at most limiterMaxHold.
+func holdTime(rate float64) time.Duration {
+	seconds := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+	share := min(seconds(1/(limiterShare*rate)), limiterPer)
+	return min(max(limiterHoldTime, share, seconds(limiterHoldSlots/rate)), limiterMaxHold)
+}
+
+// sendRate returns the rate at which the Limiter sent when it gave the slot
+// at, if at is one of its latest slots: the inverse of the time since the
+// slot before. l.mu is held.
+func (l *Limiter) sendRate(at time.Time) (float64, bool) {
+	for _, s := range l.slots {
+		if s.at.Equal(at) && s.since > 0 {
+			return float64(time.Second) / float64(s.since), true
+		}
+	}
+	return 0, false
+}
+
+// setMark starts a measure at now; l.mu is held.
+func (l *Limiter) setMark(now time.Time) {
+	l.mark, l.marked, l.throttled = now, l.accepted.Load(), 0
+}
+
+// cutTo holds limiterHold of capacity from now, for a hold or, when hold is
+// false, none (the probe starts at once); l.mu is held. Slots given before
+// are void, and a new measure starts: the service's bucket is empty.
+func (l *Limiter) cutTo(now time.Time, capacity float64, hold bool) {
+	l.capacity = max(capacity, limiterMinRate/limiterHold)
+	l.hold = limiterHold * l.capacity
+	l.cut, l.probed = now, -1
+	l.holdFor = 0
+	if hold {
+		l.holdFor = holdTime(l.hold)
+	}
+	l.setMark(now)
+	// No burst after a cut: the bucket is empty, and the cost of the
+	// throttles may have taken it below. The first slot is two intervals
+	// away (the first of them at most limiterMaxWait, so that a rate cut
+	// very low does not keep its first slot far once it grows).
+	l.lastSend = now.Add(min(time.Duration(float64(time.Second)/l.hold), limiterMaxWait))
 	l.epoch++
 	l.enabled.Store(true)
 }

@@ -2,6 +2,7 @@ package awsretry
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 )
@@ -14,30 +15,92 @@ func (c *stepClock) Sleep(context.Context, time.Duration) error { return nil }
 
 // TestLimiterIgnoresThrottlesSentBeforeTheCut: a throttle answering an
 // attempt sent before the last cut says nothing new; one sent after it
-// measures again.
+// counts in the hold, and beyond what is tolerated it measures again.
 func TestLimiterIgnoresThrottlesSentBeforeTheCut(t *testing.T) {
 	clk := &stepClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	l := new(Limiter)
 	throttled := &Classification{Retryable: true, Class: ClassThrottle, Code: "ThrottlingException"}
 	start := clk.now
+	at := func(d time.Duration) time.Time { return start.Add(d) }
 	l.observe(clk, time.Time{}, throttled) // the mark
-	clk.now = start.Add(500 * time.Millisecond)
-	l.observe(clk, time.Time{}, nil)
-	clk.now = start.Add(time.Second)
-	l.observe(clk, time.Time{}, throttled) // the cut: 1 accepted in 1 s
+	clk.now = at(500 * time.Millisecond)
+	l.observe(clk, at(490*time.Millisecond), nil)
+	clk.now = at(time.Second)
+	l.observe(clk, at(995*time.Millisecond), throttled) // the cut: 1 accepted in 1 s
 	if rate := l.Rate(); rate != 0.95 {
 		t.Fatalf("Rate() = %v, want 0.95", rate)
 	}
 	cut := l.epoch
 
-	clk.now = start.Add(2500 * time.Millisecond)
-	l.observe(clk, start.Add(900*time.Millisecond), throttled) // sent before the cut
+	clk.now = at(2500 * time.Millisecond)
+	l.observe(clk, at(900*time.Millisecond), throttled) // sent before the cut
 	if l.epoch != cut || l.Rate() != 0.95 {
 		t.Errorf("a throttle of an attempt sent before the cut cut again: rate %v", l.Rate())
 	}
-	l.observe(clk, start.Add(1100*time.Millisecond), throttled) // sent after it
+	// Sent after the cut, in the hold: one throttle in 1.5 s, more than
+	// the one per 2 s tolerated, and nothing accepted since the cut.
+	l.observe(clk, at(1100*time.Millisecond), throttled)
 	if l.epoch == cut {
 		t.Error("a throttle of an attempt sent after the cut did not measure again")
+	}
+	if rate := l.Rate(); rate != limiterMinRate {
+		t.Errorf("Rate() = %v after a hold in which nothing was accepted, want the lowest, %v", rate, limiterMinRate)
+	}
+}
+
+// TestLimiterClusteredThrottlesAreOneEvent (issue 21, item 9): six
+// throttles arriving within microseconds, answers to attempts sent
+// together, are one event: the first marks the bucket empty, and the
+// others, sent before it, do not make a storm (the law before cut the
+// rate to the responses' count over their microseconds: tens of
+// thousands a second). Throttles of attempts sent after the mark do, and
+// the rate offered is counted over the time since the mark, at least the
+// round trip of an attempt sent after it.
+func TestLimiterClusteredThrottlesAreOneEvent(t *testing.T) {
+	clk := &stepClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := new(Limiter)
+	throttled := &Classification{Retryable: true, Class: ClassThrottle, Code: "ThrottlingException"}
+	start := clk.now
+	sentTogether := start.Add(-5 * time.Millisecond)
+	l.observe(clk, time.Time{}, throttled) // the first answer marks
+	for i := range 5 {
+		clk.now = start.Add(time.Duration(i+1) * time.Microsecond)
+		l.observe(clk, sentTogether, throttled)
+	}
+	if rate := l.Rate(); !math.IsInf(rate, 1) {
+		t.Fatalf("Rate() = %v after six answers to attempts sent together, want +Inf: one event", rate)
+	}
+	// Five attempts sent 1 ms after the mark, throttled, answered 6 ms
+	// after it, within microseconds of each other: 5 offered in 6 ms,
+	// none accepted: a tenth of 833 per second.
+	for i := range 5 {
+		clk.now = start.Add(6*time.Millisecond + time.Duration(i)*time.Microsecond)
+		l.observe(clk, start.Add(time.Millisecond), throttled)
+	}
+	offered := 5 / (6*time.Millisecond + 4*time.Microsecond).Seconds()
+	if rate := l.Rate(); math.Abs(rate-offered*limiterStormCut) > 1e-6 {
+		t.Errorf("Rate() = %v after the storm, want a tenth of the %.0f offered per second since the mark", rate, offered)
+	}
+}
+
+// TestLimiterHoldTime: a hold lasts 1.5 s; at 50 per second 2 s (a
+// probe's throttle is then one in 100 attempts, or one per 2 s); at low
+// rates 16 slots; never more than 8 s.
+func TestLimiterHoldTime(t *testing.T) {
+	for _, tt := range []struct {
+		rate float64
+		want time.Duration
+	}{
+		{950, 1500 * time.Millisecond},
+		{95, 1500 * time.Millisecond},
+		{47.5, 2 * time.Second},
+		{4.75, 3368421052 * time.Nanosecond},
+		{1, 8 * time.Second},
+		{limiterMinRate, 8 * time.Second},
+	} {
+		if got := holdTime(tt.rate); got != tt.want {
+			t.Errorf("holdTime(%v) = %v, want %v", tt.rate, got, tt.want)
+		}
 	}
 }
 
@@ -49,11 +112,11 @@ func TestLimiterRateAtTheZeroTime(t *testing.T) {
 	}
 }
 
-// TestLimiterTimeOfClocks: on the real clock, the first reading sets the
-// time a Limiter keeps (real time carries a monotonic clock reading, a
+// TestClockBindingTimeOfClocks: on the real clock, the first reading sets
+// the time a clockBinding (a Limiter's, a Budget's) keeps (real time carries a monotonic clock reading, a
 // synctest bubble's does not) and a reading of the other is not of it; a
 // fake clock's readings are all its own, with or without one.
-func TestLimiterTimeOfClocks(t *testing.T) {
+func TestClockBindingTimeOfClocks(t *testing.T) {
 	wall, bubble := time.Now(), time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 	if wall.Round(0) == wall {
 		t.Skip("time.Now carries no monotonic clock reading on this platform")
@@ -71,11 +134,11 @@ func TestLimiterTimeOfClocks(t *testing.T) {
 		{"a fake clock: with a monotonic reading, then without", &stepClock{}, wall, bubble, true},
 		{"a fake clock: without a monotonic reading, then with", &stepClock{}, bubble, wall, true},
 	} {
-		l := new(Limiter)
-		if !l.sameTime(tt.clk, tt.first) {
-			t.Errorf("%s: the first reading is not of the Limiter's time", tt.name)
+		c := new(clockBinding)
+		if !c.sameTime(tt.clk, tt.first) {
+			t.Errorf("%s: the first reading is not of the binding's time", tt.name)
 		}
-		if got := l.sameTime(tt.clk, tt.then); got != tt.want {
+		if got := c.sameTime(tt.clk, tt.then); got != tt.want {
 			t.Errorf("%s: sameTime = %v, want %v", tt.name, got, tt.want)
 		}
 	}

@@ -387,7 +387,10 @@ func TestLimiterPacesTheSDKLoop(t *testing.T) {
 		t.Fatalf("Rate() = %v after the SDK's attempts, want 0.95", rate)
 	}
 
-	// The slot there is, then a refusal: the next slot is a second away.
+	// After a cut the service's bucket is empty: the first slot is two
+	// intervals away (the first at most 100 ms). At that slot a call is
+	// sent; the next is refused, its slot a second away.
+	clk.Advance(100*time.Millisecond + time.Second*100/95)
 	if err := call(once); err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,10 @@ import (
 
 // cutToOnePerSecond cuts l's rate on the env's clock: a throttle, a
 // success half a second later, a throttle half a second after that, a
-// measure of one per second and a rate of 0.95 per second. It returns the
-// Retrier it used (one attempt per call).
+// measure of one per second and a rate of 0.95 per second; then it waits
+// for the first slot after the cut (two intervals away, the first at most
+// 100 ms: the service's bucket is empty), so that a slot is free. It
+// returns the Retrier it used (one attempt per call).
 func (e *env) cutToOnePerSecond(t *testing.T, l *awsretry.Limiter) *awsretry.Retrier {
 	t.Helper()
 	r := e.retrier(t, awsretry.WithLimiter(l), awsretry.WithTries(1))
@@ -32,6 +34,7 @@ func (e *env) cutToOnePerSecond(t *testing.T, l *awsretry.Limiter) *awsretry.Ret
 	if rate := l.Rate(); math.Abs(rate-0.95) > 1e-9 {
 		t.Fatalf("Rate() = %v, want 0.95", rate)
 	}
+	e.clock.Advance(100*time.Millisecond + time.Second*100/95)
 	return r
 }
 
@@ -46,7 +49,9 @@ func TestLimiterWaitInTheTrace(t *testing.T) {
 	calls := 0
 	err := r.Do(context.Background(), func(context.Context) error {
 		if calls++; calls == 1 {
-			return sdkError("ThrottlingException", 400, "req-2", "Rate exceeded")
+			// A transient error: retried, and neither an accepted request
+			// nor a throttle to the Limiter.
+			return sdkError("InternalError", 500, "req-2", "We encountered an internal error")
 		}
 		return nil
 	})
