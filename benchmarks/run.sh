@@ -6,12 +6,17 @@
 #      slow moment of the machine hits every library alike;
 #   2. benchstat's summary of those runs;
 #   3. the full contention sweep (TestContention -full) in virtual time;
-#   4. the throttled-service sweep (TestThrottled -full) in virtual time,
-#      and the Limiter over 30 seeds (TestThrottledSeeds);
-#   5. the charts and RESULTS.md (cmd/report).
+#   4. the grid of throttled services (TestThrottled -grid) in
+#      virtual time: the Limiter and the SDK's adaptive modes over SEEDS
+#      seeds on every cell, the other policies for context (it prints the
+#      grid's median and worst cells and the goals; results/throttled-grid.md
+#      has the Limiter cell by cell);
+#   5. the hedging simulation (TestHedging -full), 10 seeds, which writes
+#      results/hedging.{md,csv} and docs/hedging-simulation.png;
+#   6. the charts and RESULTS.md (cmd/report).
 # The raw outputs are kept in benchmarks/results/.
 #
-# Usage: benchmarks/run.sh    (COUNT=10 BENCHTIME=500ms RUNS=40 by default)
+# Usage: benchmarks/run.sh    (COUNT=10 BENCHTIME=500ms RUNS=40 SEEDS=5 by default)
 # The benchmarks share the machine with whatever else runs on it: the load
 # average before and after them is recorded in RESULTS.md.
 set -euo pipefail
@@ -21,6 +26,7 @@ export PATH="/usr/local/go/bin:$PATH"
 COUNT="${COUNT:-10}"
 BENCHTIME="${BENCHTIME:-500ms}"
 RUNS="${RUNS:-40}"
+SEEDS="${SEEDS:-5}"
 BENCHSTAT="golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da"
 
 mkdir -p results ../docs
@@ -52,14 +58,19 @@ start=$SECONDS
 go test -count 1 -run '^TestContention$' ./contention -args -full -runs "$RUNS" -csv "$PWD/results/contention.csv"
 step contention $((SECONDS - start))
 
-echo "== throttled service: 7 policies x 4 demands x 1 and 50 processes, 120 s each"
+echo "== throttled service: the grid of service shapes, $SEEDS seeds (results/throttled.log has every cell)"
 start=$SECONDS
-go test -count 1 -run '^TestThrottled$' ./throttled -args -full -csv "$PWD/results/throttled.csv"
+go test -count=1 -timeout 0 -run '^TestThrottled$' ./throttled -v -args -grid -seeds "$SEEDS" \
+	-csv "$PWD/results/throttled.csv" -md "$PWD/results/throttled-grid.md" >results/throttled.log 2>&1 ||
+	{ tail -50 results/throttled.log; exit 1; }
+sed -n "/the grid's median and worst cells/,/^--- /p" results/throttled.log | grep -v '^---'
 step throttled $((SECONDS - start))
-echo "== throttled service: the Limiter at 2 and 5 times the capacity, 1 and 50 processes, 30 seeds"
+
+echo "== hedging: 7 policies, a slow tail then a global slowdown, 10 seeds"
 start=$SECONDS
-go test -count 1 -run '^TestThrottledSeeds$' ./throttled -args -seeds 30 -seeds-md "$PWD/results/throttled-seeds.md"
-step throttled_seeds $((SECONDS - start))
+go test -count 1 -timeout 30m -run '^TestHedging$' ./hedging -args -full -seeds 10 \
+	-csv "$PWD/results/hedging.csv" -md "$PWD/results/hedging.md" -png "$PWD/../docs/hedging-simulation.png"
+step hedging $((SECONDS - start))
 
 echo "== chart and RESULTS.md"
 cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)"
@@ -68,7 +79,7 @@ go run ./cmd/report \
 	-png ../docs/contention.png -chart ../docs/contention.png -out RESULTS.md \
 	-machine "$(uname -m)" -cpu "${cpu:-unknown CPU}" -cores "$(nproc)" \
 	-load "before the benchmarks $load_before, after $load_after" -go "$(go env GOVERSION)" -date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
-	-throttled results/throttled.csv -throttled-seeds results/throttled-seeds.md -throttled-png ../docs/throttled.png -throttled-chart ../docs/throttled.png \
-	-command "benchmarks/run.sh (COUNT=$COUNT BENCHTIME=$BENCHTIME RUNS=$RUNS)" -elapsed "$elapsed"
+	-throttled results/throttled.csv -throttled-grid results/throttled-grid.md -throttled-png ../docs/throttled.png -throttled-chart ../docs/throttled.png \
+	-command "benchmarks/run.sh (COUNT=$COUNT BENCHTIME=$BENCHTIME RUNS=$RUNS SEEDS=$SEEDS)" -elapsed "$elapsed"
 rm -f results/benchmarks.test
 echo "== wrote benchmarks/RESULTS.md, benchmarks/results/, docs/contention.png and docs/throttled.png"

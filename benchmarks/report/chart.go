@@ -125,6 +125,11 @@ func writeChart(path string, width, height vg.Length, title string, panels ...*p
 		p.Draw(tiles.At(body, i, 0))
 	}
 
+	return writePNG(img, path)
+}
+
+// writePNG writes img to path as a PNG.
+func writePNG(img *vgimg.Canvas, path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err

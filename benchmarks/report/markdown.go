@@ -35,13 +35,13 @@ type Input struct {
 	Contention []contention.Point
 	// Chart is the chart's path relative to RESULTS.md.
 	Chart string
-	// Throttled is the throttled-service sweep's rows, and ThrottledChart
-	// its chart's path relative to RESULTS.md.
+	// Throttled is the rows of the throttled service's grid, and
+	// ThrottledChart its picture's path relative to RESULTS.md.
 	Throttled      []throttled.Row
 	ThrottledChart string
-	// ThrottledSeeds is the Markdown table of TestThrottledSeeds, if it
-	// ran: the Limiter's figures over many seeds.
-	ThrottledSeeds string
+	// ThrottledGrid is the path, relative to RESULTS.md, of the
+	// Limiter's table cell by cell, if it was written.
+	ThrottledGrid string
 	// Elapsed lists how long each step of the command took.
 	Elapsed []Step
 }
@@ -165,7 +165,7 @@ func Write(w io.Writer, in Input) error {
 	writeOverhead(&b, in.Bench)
 	writeTestSpeed(&b, in.Bench)
 	writeContention(&b, in.Contention, in.Chart)
-	writeThrottled(&b, in.Throttled, in.ThrottledChart, in.ThrottledSeeds)
+	writeThrottled(&b, in.Throttled, in.ThrottledChart, in.ThrottledGrid)
 
 	p("## benchstat\n\n```\n%s\n```\n", strings.TrimRight(in.Benchstat, "\n"))
 	_, err := io.WriteString(w, b.String())
@@ -529,30 +529,64 @@ func tally(names []string, counts map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// writeThrottled writes the throttled-service sweep: its chart and a table
-// for the clients in one process and one for them in 50.
-func writeThrottled(b *strings.Builder, rows []throttled.Row, chart, seeds string) {
+// writeThrottled writes the throttled service's grid: what it runs, its
+// picture, the median and worst cells of the Limiter and of the SDK's
+// adaptive mode, the goals met and missed, and the other policies.
+func writeThrottled(b *strings.Builder, rows []throttled.Row, chart, grid string) {
 	if len(rows) == 0 {
 		return
 	}
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
-	p("## Throttled service\n\n")
-	p("`TestThrottled -full` (benchmarks/throttled): %d clients call a service of %d requests per second "+
-		"(a token bucket holding a second's worth; a refusal, ThrottlingException, costs it a tenth of a request), "+
-		"halved from %g s to %g s of a %g s run, open loop at 0.5, 1, 2 and 5 times the capacity, each call with a %g s deadline. "+
-		"Goodput is successful calls per second over the capacity available; recovery is the end of the first "+
-		"one-second window after the capacity returns with 90%% of it served (1 s if at once).\n\n",
-		throttled.DefaultClients, throttled.DefaultCapacity, throttled.DefaultStepStart.Seconds(), throttled.DefaultStepEnd.Seconds(),
-		throttled.DefaultDuration.Seconds(), throttled.DefaultDeadline.Seconds())
+	sums := throttled.Summarise(rows)
+	limiter, adaptive, failFast := throttled.Policies[3].Name, throttled.Policies[5].Name, throttled.Policies[6].Name
+	seeds := 0
+	for _, s := range sums {
+		if s.Policy == limiter {
+			seeds = max(seeds, s.Seeds)
+		}
+	}
+	p("## Throttled service: the grid of service shapes\n\n")
+	p("`TestThrottled -grid` (benchmarks/throttled), in virtual time: %d clients call a service through each policy, the "+
+		"service a token bucket of capacity C in {%s} requests per second holding B in {%s} seconds of it (at least one "+
+		"request), a throttle costing it {%s} of a request; the clients in 1 process or each a process of its own, "+
+		"open loop (Poisson) at D in {%s} times C, each call with a %g s deadline. Shapes: **step**, C halved from 40 s "+
+		"to 80 s of 120 s; **ramp**, C down to C/2 over 20 s from 30 s and back over 20 s from 70 s; **cold**, C "+
+		"constant for 30 s and the bucket empty at the start (a fleet redeployed into a service its predecessor held "+
+		"at its limit). Each cell runs under %d seeds, the capacity's return moved by 0 to %.1f s from one to the next "+
+		"(the phases of the Limiter's cycle). The Limiter and the SDK's adaptive mode with `FailOnNoAttemptTokens` "+
+		"run on every cell; the SDK's blocking adaptive mode wherever it runs in reasonable time: not at C = 1000 "+
+		"(it queues thousands of calls, each woken for every token), and under one seed in one process at C = 100 "+
+		"above the capacity (15 to 40 s of real time a run); the other policies, there for context, under one seed "+
+		"at C ≤ 100.\n\n",
+		throttled.DefaultClients, floats(throttled.Capacities), floats(throttled.Bursts), floats(throttled.ThrottleCosts),
+		floats(throttled.Demands), throttled.DefaultDeadline.Seconds(), seeds, throttled.Cycle.Seconds()*float64(seeds-1)/float64(max(seeds, 1)))
+	p("Goodput is the successful calls that ended within the run over the most a clairvoyant client could have had " +
+		"served with the same arrivals and deadlines. The throttle allowance is the Limiter's goal: 1%% of the successes, or one " +
+		"throttled attempt per 2 s of the run, whichever is more. Recovery is the end of the first one-second window, " +
+		"from the capacity's full return, in which 90%% of min(C, D) was served (1 s if at once). A call refused " +
+		"\"with room\" is one the client refused while the capacity had been at least D/0.9 for 4 s (the recovery's " +
+		"worst case). Each figure is the median over the seeds of a cell; \"worst\" is the worst cell's median.\n\n")
 	if chart != "" {
-		p("![goodput, throttles and p99 against demand, per policy](%s)\n\n", chart)
+		p("![the Limiter's and the SDK's adaptive mode's goodput and throttled attempts per success, cell by cell](%s)\n\n", chart)
 	}
-	p("All clients in one process, sharing one Retrier (its Budget and Limiter) or one SDK retryer:\n\n%s\n", throttled.Markdown(rows, 1))
-	p("Each client a process of its own (50 Limiters, 50 SDK retryers):\n\n%s\n", throttled.Markdown(rows, throttled.DefaultClients))
-	if seeds != "" {
-		p("The Limiter over many seeds (`TestThrottledSeeds`): the same runs at 2 and 5 times the capacity under each seed, "+
-			"the capacity returning at 80 s plus 0 to 2.9 s, 100 ms more with each seed of 30, so that it comes at every phase of the Limiter's "+
-			"cycle of hold and probe, about 2.5 s (a return just after a cut waits out the 2 s hold); medians of an even number of runs are "+
-			"the mean of the two in the middle:\n\n%s\n", seeds)
+	var hs []throttled.Headline
+	for _, name := range []string{limiter, adaptive, failFast} {
+		hs = append(hs, throttled.Headlines(sums, name)...)
 	}
+	p("The grid's median and worst cells:\n\n%s\n", throttled.HeadlineTable(hs))
+	p("The Limiter's goals:\n\n%s\n", throttled.GoalTable(sums, limiter, throttled.Only(sums, adaptive)))
+	p("The same goals for the SDK's adaptive mode, where it ran:\n\n%s\n", throttled.GoalTable(sums, adaptive, nil))
+	p("Every policy, over the cells where it ran, at D ≥ C:\n\n%s\n", throttled.PolicyTable(sums))
+	if grid != "" {
+		p("The Limiter cell by cell: [%s](%s).\n\n", grid, grid)
+	}
+}
+
+// floats lists vs as "a, b, c".
+func floats(vs []float64) string {
+	var parts []string
+	for _, v := range vs {
+		parts = append(parts, fmt.Sprintf("%g", v))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -1,6 +1,7 @@
-// Command report writes benchmarks/RESULTS.md and the contention chart from
-// the outputs run.sh collects: the benchmark runs, benchstat's summary of
-// them, and the contention sweep's CSV.
+// Command report writes benchmarks/RESULTS.md, the contention chart and the
+// throttled grid's picture from the outputs run.sh collects: the benchmark
+// runs, benchstat's summary of them, the contention sweep's CSV and the
+// throttled grid's.
 //
 //	go run ./cmd/report -bench bench.txt -benchstat benchstat.txt \
 //		-contention contention.csv -png ../docs/contention.png \
@@ -39,10 +40,10 @@ func main() {
 		date           = flag.String("date", time.Now().UTC().Format("2006-01-02 15:04 MST"), "date of the run")
 		command        = flag.String("command", "benchmarks/run.sh", "the command that made the results")
 		elapsed        = flag.String("elapsed", "", "steps and their durations in seconds: name=secs,name=secs")
-		throttledPath  = flag.String("throttled", "", "CSV written by TestThrottled -full -csv")
-		throttledPNG   = flag.String("throttled-png", "", "write the throttled sweep's chart to this PNG file")
-		throttledRef   = flag.String("throttled-chart", "", "the throttled chart's path as RESULTS.md links it")
-		seedsPath      = flag.String("throttled-seeds", "", "the summary TestThrottledSeeds -seeds-md wrote")
+		throttledPath  = flag.String("throttled", "", "CSV written by TestThrottled -grid -csv")
+		throttledPNG   = flag.String("throttled-png", "", "write the throttled grid's picture to this PNG file")
+		throttledRef   = flag.String("throttled-chart", "", "the throttled picture's path as RESULTS.md links it")
+		gridRef        = flag.String("throttled-grid", "", "the path, as RESULTS.md links it, of the Limiter's table cell by cell")
 	)
 	flag.Parse()
 	if *benchPath == "" || *contentionPath == "" {
@@ -86,16 +87,10 @@ func main() {
 			log.Fatal(err)
 		}
 		if *throttledPNG != "" {
-			if err := report.DrawThrottled(rows, *throttledPNG); err != nil {
+			if err := report.DrawThrottledGrid(throttled.Summarise(rows), throttled.Policies[3].Name, throttled.Policies[5].Name,
+				*throttledPNG); err != nil {
 				log.Fatal(err)
 			}
-		}
-	}
-	var seeds []byte
-	if *seedsPath != "" {
-		var err error
-		if seeds, err = os.ReadFile(*seedsPath); err != nil {
-			log.Fatal(err)
 		}
 	}
 	steps, err := parseSteps(*elapsed)
@@ -113,7 +108,7 @@ func main() {
 		Machine: *machine, CPU: *cpu, Cores: *cores, GoVersion: *goVersion, Date: *date, Load: *load,
 		Command: *command, Bench: bench, Benchstat: string(benchstat),
 		Contention: points, Chart: *chartRef, Elapsed: steps,
-		Throttled: rows, ThrottledChart: *throttledRef, ThrottledSeeds: string(seeds),
+		Throttled: rows, ThrottledChart: *throttledRef, ThrottledGrid: *gridRef,
 	}); err != nil {
 		log.Fatal(err)
 	}
