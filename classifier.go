@@ -308,22 +308,32 @@ func (c *AWSClassifier) listsCode(code string) bool {
 
 // Classify reports the error's AWS error code, whether and why it is
 // retryable, and the server's hint.
-func (c *AWSClassifier) Classify(err error) (cl Classification) {
+func (c *AWSClassifier) Classify(err error) Classification {
+	var f errorFacts
+	cl, _ := c.classify(err, &f)
+	return cl
+}
+
+// classify is Classify that leaves the facts it gathered in f, so that Do
+// reads whether the attempt may have acted from the same walk of the chain.
+// gathered is false when a method of the chain panicked (a typed nil): the
+// classification is then the zero one, and f too.
+func (c *AWSClassifier) classify(err error, f *errorFacts) (cl Classification, gathered bool) {
 	defer func() {
 		if recover() != nil {
-			cl = Classification{} // an error value whose methods panic: a typed nil in its chain
+			cl, *f, gathered = Classification{}, errorFacts{}, false // an error value whose methods panic
 		}
 	}()
-	var f errorFacts
 	f.gather(err)
+	gathered = true
 	cl.Code = f.code
 	switch {
 	case f.canceled, f.verdict < 0:
-		return cl
+		return cl, true
 	case f.verdict > 0 && f.verdictClass != ClassNone:
 		cl.Class = f.verdictClass
 	default:
-		cl.Class = c.classOf(err, &f)
+		cl.Class = c.classOf(err, f)
 		if f.verdict > 0 && cl.Class == ClassNone {
 			cl.Class = ClassTransient
 		}
@@ -332,7 +342,7 @@ func (c *AWSClassifier) Classify(err error) (cl Classification) {
 	if cl.Retryable && f.header != nil {
 		cl.RetryAfter = retryAfter(f.header, time.Now)
 	}
-	return cl
+	return cl, true
 }
 
 // classOf applies the rules of codes, statuses and transport failures.

@@ -31,6 +31,7 @@ type errorFacts struct {
 	mark         *verdictError // the first mark of Retryable, RetryableAs or Permanent in the chain
 
 	canceled bool // a CanceledError() in the chain is true, or a context error is in it
+	deadline bool // context.DeadlineExceeded is in the chain, or an error in it Is it (an http.Client's timeout)
 
 	status int         // HTTP status of the first response in the chain, 0 if none
 	header http.Header // that response's headers, nil if none
@@ -140,6 +141,10 @@ func (f *errorFacts) note(err error) {
 	}
 	if err == context.Canceled || err == context.DeadlineExceeded {
 		f.canceled = true
+	}
+	if !f.deadline {
+		x, ok := err.(interface{ Is(error) bool })
+		f.deadline = err == context.DeadlineExceeded || ok && x.Is(context.DeadlineExceeded)
 	}
 	if f.status == 0 && f.header == nil {
 		f.status, f.header = responseOf(err)
@@ -336,9 +341,11 @@ func (f *errorFacts) transportClass(err error) Class {
 // or DNS lookup). See Attempt.Ambiguous.
 func mayHaveActed(err error, c Class) bool {
 	var f errorFacts
-	if !f.gatherSafely(err) {
-		return false
-	}
+	return f.gatherSafely(err) && f.mayHaveActed(c)
+}
+
+// mayHaveActed is the package function on facts already gathered.
+func (f *errorFacts) mayHaveActed(c Class) bool {
 	switch {
 	case f.status >= 500:
 		return c != ClassThrottle

@@ -10,14 +10,16 @@ import (
 	"time"
 )
 
-// Hedge configures hedged attempts (WithHedge): when an attempt has gone
-// unanswered for the hedge delay, Do starts another, concurrently; the
+// Hedge configures hedged attempts (WithHedge): when an attempt of
+// DoHedged or DoValueHedged has gone unanswered for the hedge delay,
+// another starts, concurrently; the
 // first to succeed wins and the others' contexts are canceled. A retry
 // answers a failure; a hedge answers a request that is merely slow (a
 // read stuck behind a slow disk, a connection that stalls).
 //
 // Hedge only operations that are safe to run twice: reads, or writes made
-// idempotent by a token (see Scope). Hedges are paid for by a budget of
+// idempotent by a token (see Scope). Do never hedges: the call says that
+// its operation is safe, by DoHedged. Hedges are paid for by a budget of
 // their own: the hedges that did not win may not exceed Ratio (0.9%) of
 // the calls over the last 10 s, plus one, and a hedge that wins pays for
 // itself. So hedging
@@ -110,9 +112,10 @@ func (g *hedging) hedgeDelay(now time.Time) time.Duration {
 	return max(g.delay, g.latencies.percentile(now, q))
 }
 
-// doHedged is Do for a Retrier WithHedge. It is Do's own body, apart so
-// that what a hedged call shares with its goroutines does not move Do's
-// locals to the heap for calls that do not hedge.
+// doHedged is DoHedged for a Retrier WithHedge: Do's body, with the hedged
+// loop. It is apart from Do so that what a hedged call shares with its
+// goroutines (fn among them) does not move Do's locals, or the closure the
+// caller passes to Do, to the heap.
 func (r *Retrier) doHedged(ctx context.Context, fn func(context.Context) error) (err error) {
 	rec, prog := new(recorder), new(progress)
 	ctx = r.observer.start(ctx, r.spanName, rec)
@@ -125,7 +128,7 @@ func (r *Retrier) doHedged(ctx context.Context, fn func(context.Context) error) 
 	return err
 }
 
-// hedged is Do's loop for a Retrier WithHedge: it starts an attempt, and
+// hedged is DoHedged's loop for a Retrier WithHedge: it starts an attempt, and
 // while the attempt is unanswered after the hedge delay, a hedge, up to
 // MaxInFlight at once; the first success ends the call, and the attempts
 // still in flight are canceled. A failed attempt is classified as in
@@ -409,7 +412,7 @@ func (h *hedgeRun) cancelOthers(ctx context.Context) {
 }
 
 // stop cancels whatever is still running and waits for it: no goroutine
-// of the call outlives Do.
+// of the call outlives DoHedged.
 func (h *hedgeRun) stop() {
 	for _, a := range h.running {
 		a.cancel()

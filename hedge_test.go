@@ -72,10 +72,10 @@ func newHedgeEnv(t *testing.T, h awsretry.Hedge, opts ...awsretry.Option) hedgeE
 	return hedgeEnv{clk, r, retries}
 }
 
-// do runs r.Do(op) in a goroutine and returns its result channel.
+// do runs r.DoHedged(op) in a goroutine and returns its result channel.
 func do(r *awsretry.Retrier, op func(context.Context) error) chan error {
 	done := make(chan error, 1)
-	go func() { done <- r.Do(context.Background(), op) }()
+	go func() { done <- r.DoHedged(context.Background(), op) }()
 	return done
 }
 
@@ -112,7 +112,7 @@ func TestNoHedgeForAFastAnswer(t *testing.T) {
 	e := newHedgeEnv(t, awsretry.Hedge{Delay: 50 * time.Millisecond})
 	op := newSlowOp()
 	op.answer(1) <- nil
-	if err := e.r.Do(context.Background(), op.call); err != nil || op.n != 1 {
+	if err := e.r.DoHedged(context.Background(), op.call); err != nil || op.n != 1 {
 		t.Fatalf("Do = %v after %d attempts, want success after 1", err, op.n)
 	}
 	if w := e.clk.Waiters(); w != 0 {
@@ -127,7 +127,7 @@ func TestHedgesInFlightAreBounded(t *testing.T) {
 	op := newSlowOp()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- e.r.Do(ctx, op.call) }()
+	go func() { done <- e.r.DoHedged(ctx, op.call) }()
 	for want := 1; want <= 3; want++ {
 		if n := <-op.started; n != want {
 			t.Fatalf("attempt %d started, want %d", n, want)
@@ -203,7 +203,7 @@ func TestHedgeBudgetStopsWastedHedges(t *testing.T) {
 				var attempts atomic.Int32
 				for range 20 {
 					var n atomic.Int32
-					err := r.Do(context.Background(), func(ctx context.Context) error {
+					err := r.DoHedged(context.Background(), func(ctx context.Context) error {
 						d := tc.hedge
 						if n.Add(1) == 1 {
 							d = tc.first
@@ -237,7 +237,7 @@ func TestHedgePanicPropagates(t *testing.T) {
 	panics := make(chan any, 1)
 	go func() {
 		defer func() { panics <- recover() }()
-		_ = e.r.Do(context.Background(), func(ctx context.Context) error {
+		_ = e.r.DoHedged(context.Background(), func(ctx context.Context) error {
 			if err := op.call(ctx); err != nil {
 				return err
 			}
@@ -308,5 +308,75 @@ func TestHedgeOptionErrors(t *testing.T) {
 		if _, err := awsretry.New(awsretry.WithHedge(h)); err == nil || !strings.HasPrefix(err.Error(), "awsretry: WithHedge(") {
 			t.Errorf("WithHedge(%+v): %v, want an error naming the option", h, err)
 		}
+	}
+}
+
+// TestDoNeverHedges: on a Retrier WithHedge, Do runs one attempt at a time
+// however long it goes unanswered; only DoHedged hedges.
+func TestDoNeverHedges(t *testing.T) {
+	e := newHedgeEnv(t, awsretry.Hedge{Delay: 50 * time.Millisecond})
+	op := newSlowOp()
+	done := make(chan error, 1)
+	go func() { done <- e.r.Do(context.Background(), op.call) }()
+	<-op.started
+	e.clk.Advance(time.Second) // no hedge timer to fire
+	select {
+	case n := <-op.started:
+		t.Fatalf("attempt %d started while the first was in flight: Do hedged", n)
+	default:
+	}
+	op.answer(1) <- nil
+	if err := <-done; err != nil || op.n != 1 {
+		t.Fatalf("Do = %v after %d attempts, want success after 1", err, op.n)
+	}
+}
+
+// TestDoValueHedgedReturnsTheWinner: the hedge wins with its value; the
+// slow attempt, canceled, returns after it with no value, which must not
+// replace the winner's (DoValue's shared result did, hedged through Do).
+func TestDoValueHedgedReturnsTheWinner(t *testing.T) {
+	e := newHedgeEnv(t, awsretry.Hedge{Delay: 50 * time.Millisecond})
+	op := newSlowOp()
+	type result struct {
+		v   string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := awsretry.DoValueHedged(context.Background(), e.r, func(ctx context.Context) (string, error) {
+			if err := op.call(ctx); err != nil {
+				return "", err
+			}
+			return "the hedge's item", nil
+		})
+		done <- result{v, err}
+	}()
+	<-op.started
+	if err := e.clk.BlockUntilWaiters(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(50 * time.Millisecond)
+	<-op.started
+	op.answer(2) <- nil
+	if got := <-done; got.err != nil || got.v != "the hedge's item" {
+		t.Fatalf("DoValueHedged = %q, %v; want the hedge's item", got.v, got.err)
+	}
+}
+
+// TestDoKeepsTheOperationOffTheHeap: a closure that captures a variable,
+// passed to Do (and DoValue) on a Retrier that can hedge, is not moved to
+// the heap: a first-try success allocates nothing. Hedging lives in
+// DoHedged, which hands the operation to other goroutines.
+func TestDoKeepsTheOperationOffTheHeap(t *testing.T) {
+	r := awsretry.MustNew(awsretry.WithHedge(awsretry.Hedge{Delay: time.Second}))
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(100, func() {
+		n := 0
+		if err := r.Do(ctx, func(context.Context) error { n++; return nil }); err != nil || n != 1 {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Do with a capturing closure: %v allocations, want 0", allocs)
 	}
 }

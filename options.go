@@ -497,7 +497,8 @@ func WithBackoffOnRefusal() Option {
 	})
 }
 
-// WithHedge makes Do hedge slow attempts as h says: see Hedge. The
+// WithHedge makes DoHedged and DoValueHedged hedge slow attempts as h
+// says: see Hedge (Do never hedges). The
 // Retrier's Limiter, if it has one, gates hedges like any attempt (a hedge
 // it would make wait is not sent); the Retrier's Budget pays for retries
 // only. Waits run on the Retrier's Clock, so a test with a manual clock

@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -197,9 +198,6 @@ func (r *Retrier) Do(ctx context.Context, fn func(context.Context) error) (err e
 	if err := r.usable(ctx, fn); err != nil {
 		return err
 	}
-	if r.hedge != nil {
-		return r.doHedged(ctx, fn)
-	}
 	var (
 		rec  recorder
 		prog progress
@@ -361,12 +359,27 @@ func (r *Retrier) attemptWithTimeout(ctx context.Context, fn func(context.Contex
 // permanent (Permanent, or RetryableError() false); and whether the
 // attempt was ambiguous.
 func (r *Retrier) classify(ctx context.Context, a *Attempt, n int, err error) {
-	a.Number, a.Err, a.Classification, a.Delay = n, err, r.classifier.Classify(err), 0
-	timedOut := ctx.Err() == nil && chainHas(err, context.DeadlineExceeded)
-	if timedOut && !saysPermanent(err) {
-		a.Classification.Retryable, a.Classification.Class = true, ClassTimeout
+	a.Number, a.Err, a.Delay = n, err, 0
+	// The default classifier's walk of the chain also gives the facts the
+	// ambiguity is read from; any other classifier's leaves a second walk.
+	var f errorFacts
+	gathered := false
+	if aws, ok := r.classifier.(*AWSClassifier); ok {
+		a.Classification, gathered = aws.classify(err, &f)
+	} else {
+		a.Classification = r.classifier.Classify(err)
+		gathered = f.gatherSafely(err)
 	}
-	a.Ambiguous = mayHaveActed(err, a.Classification.Class)
+	if ctx.Err() == nil {
+		deadline := f.deadline
+		if !gathered {
+			deadline = chainHas(err, context.DeadlineExceeded)
+		}
+		if deadline && !saysPermanent(err) {
+			a.Classification.Retryable, a.Classification.Class = true, ClassTimeout
+		}
+	}
+	a.Ambiguous = gathered && f.mayHaveActed(a.Classification.Class)
 }
 
 // endedBy reports whether err, an attempt's error, is ctx's own: the
@@ -405,6 +418,57 @@ func (r *Retrier) elapsedStart() time.Time {
 		return r.clock.Now()
 	}
 	return time.Time{}
+}
+
+// DoHedged is Do for an operation that is safe to run twice at once (a
+// read, or a write an idempotency token protects): on a Retrier WithHedge,
+// an attempt left unanswered for the hedge delay gets a concurrent twin,
+// the first success wins and the others are canceled (see Hedge); on a
+// Retrier without WithHedge it is Do. Do itself never hedges, so that only
+// a call its caller declared safe runs twice at once, and so that the
+// operation passed to Do stays on the caller's stack: hedging hands fn to
+// other goroutines, so a closure passed to DoHedged is allocated on the
+// heap (one or two allocations a call).
+func (r *Retrier) DoHedged(ctx context.Context, fn func(context.Context) error) error {
+	if err := r.usable(ctx, fn); err != nil {
+		return err
+	}
+	if r.hedge == nil {
+		return r.Do(ctx, fn)
+	}
+	return r.doHedged(ctx, fn)
+}
+
+// DoValueHedged is DoValue for an operation safe to run twice at once: see
+// DoHedged. It returns the value of the first attempt to succeed; a value
+// another attempt returned as well (two answers arriving together) is
+// dropped, so an output that holds a resource, such as an S3 object's
+// body, should be read inside fn.
+func DoValueHedged[T any](ctx context.Context, r *Retrier, fn func(context.Context) (T, error)) (T, error) {
+	var (
+		mu  sync.Mutex
+		v   T
+		won bool
+	)
+	if fn == nil {
+		return v, errNilOperation
+	}
+	err := r.DoHedged(ctx, func(ctx context.Context) error {
+		x, err := fn(ctx)
+		if err == nil {
+			mu.Lock()
+			if !won {
+				v, won = x, true
+			}
+			mu.Unlock()
+		}
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
 }
 
 // DoValue is Do for an operation that returns a value. It returns the value

@@ -27,7 +27,7 @@ func TestHedgeOnTheWire(t *testing.T) {
 			r := awsretry.MustNew(awsretry.WithHedge(awsretry.Hedge{Delay: 50 * time.Millisecond}), awsretry.WithTracerProvider(tr.tp))
 			clients := awsfake.NewClients(insideDo(t, srv.URL))
 			start := time.Now()
-			if err := r.Do(context.Background(), func(ctx context.Context) error { return clients.Call(ctx, op) }); err != nil {
+			if err := r.DoHedged(context.Background(), func(ctx context.Context) error { return clients.Call(ctx, op) }); err != nil {
 				t.Fatal(err)
 			}
 			took := time.Since(start)

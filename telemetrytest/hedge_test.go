@@ -26,7 +26,7 @@ func TestHedgeIsTraced(t *testing.T) {
 			t.Fatal(err)
 		}
 		attempts := make(chan struct{}, 2)
-		err = r.Do(context.Background(), func(ctx context.Context) error {
+		err = r.DoHedged(context.Background(), func(ctx context.Context) error {
 			attempts <- struct{}{}
 			d := 10 * time.Millisecond // the hedge
 			if len(attempts) == 1 {

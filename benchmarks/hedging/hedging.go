@@ -293,7 +293,7 @@ func awsretryPolicy(rule string, h awsretry.Hedge) Policy {
 		if err != nil {
 			return nil, err
 		}
-		return r.Do, nil
+		return r.DoHedged, nil
 	}}
 }
 
