@@ -552,14 +552,12 @@ func writeThrottled(b *strings.Builder, rows []throttled.Row, chart, grid string
 		"open loop (Poisson) at D in {%s} times C, each call with a %g s deadline. Shapes: **step**, C halved from 40 s "+
 		"to 80 s of 120 s; **ramp**, C down to C/2 over 20 s from 30 s and back over 20 s from 70 s; **cold**, C "+
 		"constant for 30 s and the bucket empty at the start (a fleet redeployed into a service its predecessor held "+
-		"at its limit). Each cell runs under %d seeds, the capacity's return moved by 0 to %.1f s from one to the next "+
-		"(the phases of the Limiter's cycle). The Limiter and the SDK's adaptive mode with `FailOnNoAttemptTokens` "+
-		"run on every cell; the SDK's blocking adaptive mode wherever it runs in reasonable time: not at C = 1000 "+
-		"(it queues thousands of calls, each woken for every token), and under one seed in one process at C = 100 "+
-		"above the capacity (15 to 40 s of real time a run); the other policies, there for context, under one seed "+
-		"at C ≤ 100.\n\n",
+		"at its limit). The Limiter's cells run under %d seeds, the capacity's return moved by 0 to %.1f s from one to "+
+		"the next (the phases of the Limiter's cycle); seed i of every policy sees the same arrivals. What ran, from "+
+		"the rows: %s.\n\n",
 		throttled.DefaultClients, floats(throttled.Capacities), floats(throttled.Bursts), floats(throttled.ThrottleCosts),
-		floats(throttled.Demands), throttled.DefaultDeadline.Seconds(), seeds, throttled.Cycle.Seconds()*float64(seeds-1)/float64(max(seeds, 1)))
+		floats(throttled.Demands), throttled.DefaultDeadline.Seconds(), seeds, throttled.Cycle.Seconds()*float64(seeds-1)/float64(max(seeds, 1)),
+		coverage(sums))
 	p("Goodput is the successful calls that ended within the run over the most a clairvoyant client could have had " +
 		"served with the same arrivals and deadlines. The throttle allowance is the Limiter's goal: 1%% of the successes, or one " +
 		"throttled attempt per 2 s of the run, whichever is more. Recovery is the end of the first one-second window, " +
@@ -580,6 +578,37 @@ func writeThrottled(b *strings.Builder, rows []throttled.Row, chart, grid string
 	if grid != "" {
 		p("The Limiter cell by cell: [%s](%s).\n\n", grid, grid)
 	}
+}
+
+// coverage says, for each policy in sums, on how many cells it ran, at
+// which capacities, and under how many seeds at most.
+func coverage(sums []throttled.Summary) string {
+	type cover struct {
+		cells, seeds int
+		capacities   []float64
+	}
+	var names []string
+	covers := map[string]*cover{}
+	for _, s := range sums {
+		c := covers[s.Policy]
+		if c == nil {
+			c = &cover{}
+			covers[s.Policy] = c
+			names = append(names, s.Policy)
+		}
+		c.cells++
+		c.seeds = max(c.seeds, s.Seeds)
+		if !slices.Contains(c.capacities, s.Capacity) {
+			c.capacities = append(c.capacities, s.Capacity)
+		}
+	}
+	var parts []string
+	for _, name := range names {
+		c := covers[name]
+		slices.Sort(c.capacities)
+		parts = append(parts, fmt.Sprintf("%s on %d cells (C in {%s}) under up to %d seeds", name, c.cells, floats(c.capacities), c.seeds))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // floats lists vs as "a, b, c".

@@ -44,6 +44,7 @@ func main() {
 		throttledPNG   = flag.String("throttled-png", "", "write the throttled grid's picture to this PNG file")
 		throttledRef   = flag.String("throttled-chart", "", "the throttled picture's path as RESULTS.md links it")
 		gridRef        = flag.String("throttled-grid", "", "the path, as RESULTS.md links it, of the Limiter's table cell by cell")
+		gridOut        = flag.String("throttled-grid-out", "", "write the Limiter's table cell by cell to this file (from -throttled, where TestThrottled -md did not write it)")
 	)
 	flag.Parse()
 	if *benchPath == "" || *contentionPath == "" {
@@ -85,6 +86,13 @@ func main() {
 		f.Close()
 		if err != nil {
 			log.Fatal(err)
+		}
+		if *gridOut != "" {
+			sums := throttled.Summarise(rows)
+			table := throttled.GridTable(sums, throttled.Policies[3].Name, throttled.Only(sums, throttled.Policies[5].Name))
+			if err := os.WriteFile(*gridOut, []byte(table), 0o644); err != nil {
+				log.Fatal(err)
+			}
 		}
 		if *throttledPNG != "" {
 			if err := report.DrawThrottledGrid(throttled.Summarise(rows), throttled.Policies[3].Name, throttled.Policies[5].Name,
