@@ -5,10 +5,12 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // The reference pages are checked against the code: what they name exists,
@@ -132,19 +134,69 @@ func TestClassificationReferenceListsTheCodes(t *testing.T) {
 	}
 }
 
+// TestDocLinksResolve: every relative link of the README and the pages of
+// docs/ names a file that exists and, with a #fragment into a Markdown
+// file, one of its headings (as GitHub makes anchors of them).
 func TestDocLinksResolve(t *testing.T) {
-	link := regexp.MustCompile(`\]\(([^)#]+)\)`)
-	for _, page := range []string{"README.md", "docs/classification.md", "docs/telemetry.md", "docs/testing.md",
-		"docs/reliability.md", "docs/performance.md", "docs/sdk.md"} {
-		dir := page[:strings.LastIndex(page, "/")+1]
+	link := regexp.MustCompile(`\]\(([^)#\s]*)(?:#([^)\s]+))?\)`)
+	pages, err := filepath.Glob("docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range append([]string{"README.md", "CHANGELOG.md"}, pages...) {
+		dir := filepath.Dir(page)
 		for _, m := range link.FindAllStringSubmatch(readDoc(t, page), -1) {
-			target := m[1]
-			if strings.HasPrefix(target, "http") {
+			target, fragment := m[1], m[2]
+			if strings.HasPrefix(target, "http") || strings.HasPrefix(target, "mailto:") {
 				continue
 			}
-			if _, err := os.Stat(dir + target); err != nil {
+			path := page
+			if target != "" {
+				path = filepath.Join(dir, target)
+			}
+			if _, err := os.Stat(path); err != nil {
 				t.Errorf("%s links to %s, which does not exist", page, target)
+				continue
+			}
+			if fragment != "" && strings.HasSuffix(path, ".md") && !anchors(t, path)[fragment] {
+				t.Errorf("%s links to %s#%s: no such heading in %s", page, target, fragment, path)
 			}
 		}
 	}
+}
+
+// anchors returns the anchors GitHub gives the headings of a Markdown file:
+// lower case, punctuation but hyphens dropped, spaces made hyphens, and a
+// repeated anchor numbered (-1, -2...).
+func anchors(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	seen := map[string]int{}
+	inCode := false
+	for _, line := range strings.Split(readDoc(t, path), "\n") {
+		if strings.HasPrefix(line, "```") {
+			inCode = !inCode
+		}
+		if inCode || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		heading := strings.TrimSpace(strings.TrimLeft(line, "#"))
+		var b strings.Builder
+		for _, r := range strings.ToLower(heading) {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		anchor := b.String()
+		if n := seen[anchor]; n > 0 {
+			out[anchor+"-"+strconv.Itoa(n)] = true
+		} else {
+			out[anchor] = true
+		}
+		seen[anchor]++
+	}
+	return out
 }
