@@ -3,11 +3,13 @@ package hedging
 import (
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/awsretry/awsretry/benchmarks/internal/csvtable"
 )
 
 var (
@@ -118,10 +120,10 @@ func TestHedging(t *testing.T) {
 	}
 	meta := Meta{Config: cfg, Seeds: seedList, Wall: wall, Virtual: virtual, Command: command()}
 	if *csvPath != "" {
-		writeFile(t, *csvPath, func(f *os.File) error { return WriteCSV(f, results) })
+		writeFile(t, *csvPath, func(f io.Writer) error { return WriteCSV(f, results) })
 	}
 	if *mdPath != "" {
-		writeFile(t, *mdPath, func(f *os.File) error { return Markdown(f, meta, sums, goals, bound) })
+		writeFile(t, *mdPath, func(f io.Writer) error { return Markdown(f, meta, sums, goals, bound) })
 	}
 	if *pngPath != "" {
 		if err := DrawChart(results, cfg, *pngPath); err != nil {
@@ -267,16 +269,9 @@ func command() string {
 	return strings.Join(args, " ")
 }
 
-func writeFile(t *testing.T, path string, write func(*os.File) error) {
+func writeFile(t *testing.T, path string, write func(io.Writer) error) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := write(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := csvtable.WriteFile(path, write); err != nil {
 		t.Fatal(err)
 	}
 }

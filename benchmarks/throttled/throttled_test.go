@@ -4,8 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"github.com/awsretry/awsretry"
+	"github.com/awsretry/awsretry/benchmarks/internal/csvtable"
+	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,11 +161,11 @@ func TestThrottled(t *testing.T) {
 	t.Logf("the grid's median and worst cells:\n%s", HeadlineTable(hs))
 	t.Logf("the Limiter's goals:\n%s", GoalTable(sums, limiterName, sdk))
 	if *csvPath != "" {
-		writeFile(t, *csvPath, func(f *os.File) error { return WriteCSV(f, rows) })
+		writeFile(t, *csvPath, func(f io.Writer) error { return WriteCSV(f, rows) })
 	}
 	if *mdPath != "" {
-		writeFile(t, *mdPath, func(f *os.File) error {
-			_, err := f.WriteString(GridTable(sums, limiterName, sdk))
+		writeFile(t, *mdPath, func(f io.Writer) error {
+			_, err := io.WriteString(f, GridTable(sums, limiterName, sdk))
 			return err
 		})
 	}
@@ -191,16 +192,9 @@ func checkShort(t *testing.T, sums []Summary) {
 	}
 }
 
-func writeFile(t *testing.T, path string, write func(*os.File) error) {
+func writeFile(t *testing.T, path string, write func(io.Writer) error) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := write(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := csvtable.WriteFile(path, write); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 )
@@ -44,4 +45,18 @@ func Read[T any](r io.Reader, what string, header []string, parse func(record []
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// WriteFile creates path and hands it to write, then closes it: the
+// first error of the three is returned.
+func WriteFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
