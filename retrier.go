@@ -430,11 +430,11 @@ func (r *Retrier) elapsedStart() time.Time {
 // other goroutines, so a closure passed to DoHedged is allocated on the
 // heap (one or two allocations a call).
 func (r *Retrier) DoHedged(ctx context.Context, fn func(context.Context) error) error {
+	if r == nil || r.hedge == nil {
+		return r.Do(ctx, fn) // Do checks its arguments
+	}
 	if err := r.usable(ctx, fn); err != nil {
 		return err
-	}
-	if r.hedge == nil {
-		return r.Do(ctx, fn)
 	}
 	return r.doHedged(ctx, fn)
 }

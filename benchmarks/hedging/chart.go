@@ -4,29 +4,22 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"time"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/awsretry/awsretry/benchmarks/internal/chart"
 )
 
 // ruleColors are Okabe and Ito's colours, distinguishable with common
 // colour blindness, one per delay rule; no hedging is black. awsretry's
 // lines are solid, failsafe-go's dashed.
-var ruleColors = []color.Color{
-	color.RGBA{R: 0x00, G: 0x72, B: 0xb2, A: 0xff}, // blue
-	color.RGBA{R: 0x00, G: 0x9e, B: 0x73, A: 0xff}, // bluish green
-	color.RGBA{R: 0xd5, G: 0x5e, B: 0x00, A: 0xff}, // vermillion
-	color.RGBA{R: 0xcc, G: 0x79, B: 0xa7, A: 0xff}, // reddish purple
-	color.RGBA{R: 0xe6, G: 0x9f, B: 0x00, A: 0xff}, // orange
-}
+var ruleColors = []color.Color{chart.Blue, chart.BluishGreen, chart.Vermillion, chart.ReddishPurple, chart.Orange}
 
 // series is a policy's time series, the median over its seeds per bin.
 type series struct {
@@ -166,7 +159,7 @@ func DrawChart(results []*Result, cfg Config, path string) error {
 		"+%v on every request from %v (dotted line); median of %d seeds",
 		cfg.Rate, cfg.Service.Median, cfg.Service.P99, pct(cfg.Service.SlowShare), cfg.Service.SlowFactor,
 		pct(cfg.Service.StallShare), cfg.Service.Stall, cfg.Service.Slowdown, cfg.SlowFrom(), seedsOf(results))
-	return writeChart(path, 17*vg.Inch, 6*vg.Inch, title, p99, extra, delay)
+	return chart.Write(path, 17*vg.Inch, 6*vg.Inch, title, p99, extra, delay)
 }
 
 // seedsOf is how many seeds results hold.
@@ -211,36 +204,4 @@ func logTicks(min, max float64) []plot.Tick {
 		}
 	}
 	return ticks
-}
-
-// writeChart draws panels side by side under title on a white canvas of
-// width by height, and writes it to path as a PNG.
-func writeChart(path string, width, height vg.Length, title string, panels ...*plot.Plot) error {
-	img := vgimg.New(width, height)
-	dc := draw.New(img)
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
-	top, body := dc, dc
-	top.Min.Y = dc.Max.Y - vg.Points(28)
-	body.Max.Y = dc.Max.Y - vg.Points(28)
-	top.FillText(draw.TextStyle{
-		Color:   color.Black,
-		Font:    font.From(plot.DefaultFont, vg.Points(13)),
-		XAlign:  draw.XCenter,
-		YAlign:  draw.YCenter,
-		Handler: plot.DefaultTextHandler,
-	}, top.Center(), title)
-	tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: vg.Points(18), PadLeft: vg.Points(6), PadRight: vg.Points(12), PadBottom: vg.Points(6)}
-	for i, p := range panels {
-		p.Draw(tiles.At(body, i, 0))
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

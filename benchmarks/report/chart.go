@@ -3,30 +3,21 @@ package report
 import (
 	"fmt"
 	"image/color"
-	"os"
 	"strconv"
 	"time"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/awsretry/awsretry/benchmarks/contention"
+	"github.com/awsretry/awsretry/benchmarks/internal/chart"
 )
 
 // palette holds one colour per policy, distinguishable with common colour
-// blindness (Okabe and Ito), in the order of contention.Policies.
-var palette = []color.Color{
-	color.RGBA{R: 0xd5, G: 0x5e, B: 0x00, A: 0xff}, // vermillion
-	color.RGBA{R: 0x00, G: 0x00, B: 0x00, A: 0xff}, // black
-	color.RGBA{R: 0x00, G: 0x72, B: 0xb2, A: 0xff}, // blue
-	color.RGBA{R: 0x00, G: 0x9e, B: 0x73, A: 0xff}, // bluish green
-	color.RGBA{R: 0xcc, G: 0x79, B: 0xa7, A: 0xff}, // reddish purple
-	color.RGBA{R: 0xe6, G: 0x9f, B: 0x00, A: 0xff}, // orange
-}
+// blindness, in the order of contention.Policies.
+var palette = []color.Color{chart.Vermillion, chart.Black, chart.Blue, chart.BluishGreen, chart.ReddishPurple, chart.Orange}
 
 // Series returns the points of each policy, in the order policies first
 // appear in points.
@@ -102,43 +93,7 @@ func DrawChart(points []contention.Point, path string) error {
 
 	title := fmt.Sprintf("N clients, one optimistic-concurrency write each, retried by awsretry "+
 		"(network N(10 ms, 2 ms), base 5 ms, cap 2 s; mean of %d seeded runs)", runs)
-	return writeChart(path, 13*vg.Inch, 5*vg.Inch, title, calls, completion)
-}
-
-// writeChart draws panels side by side under title on a white canvas of
-// width by height, and writes it to path as a PNG.
-func writeChart(path string, width, height vg.Length, title string, panels ...*plot.Plot) error {
-	img := vgimg.New(width, height)
-	dc := draw.New(img)
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
-	top, body := splitTitle(dc, vg.Points(28))
-	top.FillText(draw.TextStyle{
-		Color:   color.Black,
-		Font:    font.From(plot.DefaultFont, vg.Points(13)),
-		XAlign:  draw.XCenter,
-		YAlign:  draw.YCenter,
-		Handler: plot.DefaultTextHandler,
-	}, vg.Point{X: top.Center().X, Y: top.Center().Y}, title)
-	tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: vg.Points(18), PadLeft: vg.Points(6), PadRight: vg.Points(12), PadBottom: vg.Points(6)}
-	for i, p := range panels {
-		p.Draw(tiles.At(body, i, 0))
-	}
-
-	return writePNG(img, path)
-}
-
-// writePNG writes img to path as a PNG.
-func writePNG(img *vgimg.Canvas, path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return chart.Write(path, 13*vg.Inch, 5*vg.Inch, title, calls, completion)
 }
 
 func newPanel(title, yLabel string) *plot.Plot {
@@ -203,14 +158,6 @@ func (plainTicks) Ticks(min, max float64) []plot.Tick {
 		}
 	}
 	return ticks
-}
-
-// splitTitle cuts a strip of height h off the top of c.
-func splitTitle(c draw.Canvas, h vg.Length) (top, rest draw.Canvas) {
-	top, rest = c, c
-	top.Min.Y = c.Max.Y - h
-	rest.Max.Y = c.Max.Y - h
-	return top, rest
 }
 
 // seconds is a helper for tables: a duration in seconds with two decimals.

@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/awsretry/awsretry/benchmarks/internal/chart"
 	"github.com/awsretry/awsretry/benchmarks/throttled"
 )
 
@@ -204,7 +205,7 @@ func DrawThrottledGrid(sums []throttled.Summary, limiter, adaptive, path string)
 	}
 	legend(0, []float64{0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99, 1}, goodputColor, func(v float64) string { return fmt.Sprintf("%g", v) })
 	legend(2, []float64{0.001, 0.005, 0.01, 0.03, 0.1, 0.3, 1, 10}, wasteColor, func(v float64) string { return fmt.Sprintf("%g", v) })
-	return writePNG(img, path)
+	return chart.WritePNG(img, path)
 }
 
 // foldCosts returns the worse of a panel's values over the throttle costs
