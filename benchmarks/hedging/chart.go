@@ -172,18 +172,8 @@ func seedsOf(results []*Result) int {
 }
 
 func newPanel(title, yLabel string, end float64) *plot.Plot {
-	p := plot.New()
-	p.Title.Text = title
-	p.Title.TextStyle.Font.Size = vg.Points(13)
-	p.X.Label.Text = "seconds since the start"
-	p.Y.Label.Text = yLabel
-	p.X.Label.TextStyle.Font.Size = vg.Points(12)
-	p.Y.Label.TextStyle.Font.Size = vg.Points(12)
-	p.X.Tick.Label.Font.Size = vg.Points(10)
-	p.Y.Tick.Label.Font.Size = vg.Points(10)
-	p.Legend.TextStyle.Font.Size = vg.Points(10)
+	p := chart.Panel(title, "seconds since the start", yLabel)
 	p.X.Min, p.X.Max = 0, end
-	p.Add(plotter.NewGrid())
 	return p
 }
 

@@ -97,21 +97,12 @@ func DrawChart(points []contention.Point, path string) error {
 }
 
 func newPanel(title, yLabel string) *plot.Plot {
-	p := plot.New()
-	p.Title.Text = title
-	p.Title.TextStyle.Font.Size = vg.Points(13)
-	p.X.Label.Text = "clients"
-	p.Y.Label.Text = yLabel
-	p.X.Label.TextStyle.Font.Size = vg.Points(12)
-	p.Y.Label.TextStyle.Font.Size = vg.Points(12)
-	p.X.Tick.Label.Font.Size = vg.Points(10)
-	p.Y.Tick.Label.Font.Size = vg.Points(10)
+	p := chart.Panel(title, "clients", yLabel)
 	p.Legend.TextStyle.Font.Size = vg.Points(11)
 	p.Y.Min = 0
 	p.X.Min, p.X.Max = 0, 200
 	p.X.Tick.Marker = plot.ConstantTicks(clientTicks())
 	p.Y.Tick.Marker = plainTicks{}
-	p.Add(plotter.NewGrid())
 	return p
 }
 
