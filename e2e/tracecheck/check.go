@@ -298,7 +298,7 @@ func Check(searches map[string][]Trace, traceID string, e *Expectation) []string
 
 // checkTimes checks a trace of the expected shape in time: each CLIENT
 // span and each event lies within its call's span, and each SERVER span
-// starts within its CLIENT span and ends within a millisecond of its end; each attempt's event falls between the end of
+// starts within its CLIENT span; each attempt's event falls between the end of
 // its CLIENT span and the start of the next, and the next attempt starts
 // at least the event's delay after the CLIENT span ended. The CLIENT spans
 // are the call span's children under Do, its descendants through the
@@ -320,12 +320,14 @@ func checkTimes(t *Trace, e *Expectation) []string {
 		for i, client := range clients {
 			within(fmt.Sprintf("attempt %d: CLIENT span", i+1), client.StartTime, client.End(), do)
 			for _, server := range descendants(t, client.SpanID, "EC2/"+c.Operation) {
-				// The server's span ends when its handler returns, which
-				// may be after the client has read the whole answer (by
-				// 0.56 ms on a loaded machine): it must start within the
-				// CLIENT span and end no later than slack after it.
-				if server.StartTime < client.StartTime-truncation || server.StartTime > client.End()+truncation ||
-					server.End() > client.End()+slack {
+				// Only the start is bound by causality: the server gets
+				// the request after the client sent it and before the
+				// client has its answer. The span ends when the handler
+				// returns, after it wrote the answer, and on a loaded
+				// machine that goroutine may run well after the client
+				// has read it (0.56 ms and 1.04 ms seen), so the end is
+				// not checked against the CLIENT span.
+				if server.StartTime < client.StartTime-truncation || server.StartTime > client.End()+truncation {
 					problems = append(problems, fmt.Sprintf("%s: attempt %d: SERVER span from %d to %d µs, outside its CLIENT span, from %d to %d µs",
 						c.Span, i+1, server.StartTime, server.End(), client.StartTime, client.End()))
 				}
