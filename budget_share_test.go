@@ -209,6 +209,29 @@ func TestBudgetLowTraffic(t *testing.T) {
 	}
 }
 
+// TestBudgetWindowIsItsLength: retries at 95% of the Ratio (two calls in
+// 21 retried once, at 1,000 calls/s for a minute) are never refused. The
+// window counts answers and retries over its length, within 2%: a window
+// that counted the retries of up to a tenth more than its answers would
+// refuse some.
+func TestBudgetWindowIsItsLength(t *testing.T) {
+	clk := &stepClock{}
+	r := awsretry.MustNew(awsretry.WithBudget(mustBudget(awsretry.BudgetConfig{})), awsretry.WithClock(clk))
+	i := 0
+	calls, attempts, refused := traffic(r, clk, 1000, 0, time.Minute, func(_ time.Duration, attempt int) error {
+		if attempt == 1 {
+			i++
+			if i%21 == 0 || i%21 == 10 {
+				return apiError("InternalError", 500)
+			}
+		}
+		return nil
+	})
+	if want := calls + (calls+11)/21 + calls/21; refused != 0 || attempts != want {
+		t.Errorf("%d calls, %d attempts, %d refused; want %d attempts, none refused", calls, attempts, refused, want)
+	}
+}
+
 // TestBudgetServiceAnswerGivesBack: a call whose retry ends in an error the
 // service answered (a 404 after a throttle) leaves the budget as a success
 // would, with either kind (aws-sdk-go-v2#3186); a call that ends in a
