@@ -13,7 +13,8 @@ import (
 // waits for a send slot; the rate of slots follows what the service lets
 // through. Until the service first throttles, it limits nothing and costs
 // an atomic load per attempt (after that, an atomic add per success and a
-// clock reading per attempt, until it stops limiting). An attempt that
+// clock reading and an atomic add per attempt, until it stops limiting).
+// An attempt that
 // would wait longer than MaxWait for its slot is not made: Do returns at
 // once with a *RetryError of reason ReasonRateLimited, so that demand
 // beyond what the service admits fails fast instead of queueing until its
@@ -72,8 +73,9 @@ import (
 //     it counts 10 accepted requests or a second; before, a storm of 5
 //     throttles with fewer accepted (a fleet starting at full demand, or
 //     the capacity falling under a held rate) cuts the rate offered since
-//     the measure began, by the share the service accepted (at least a
-//     tenth, at most a half). Only throttles of attempts sent after the
+//     the measure began (the attempts sent since, not their answers, which
+//     lag them by a round trip), by the share the service accepted (at
+//     least a tenth, at most a half). Only throttles of attempts sent after the
 //     measure began count: responses that arrive together, to attempts
 //     sent together, are one event, not a storm.
 //   - Hold. After a cut the Limiter holds 95% of the capacity it
@@ -136,6 +138,7 @@ type Limiter struct {
 	enabled   atomic.Bool  // false: it limits nothing
 	measuring atomic.Bool  // a throttle came: count accepted attempts, stamp sent ones
 	accepted  atomic.Int64 // attempts the service accepted since measuring began
+	sent      atomic.Int64 // attempts sent (stamped) since measuring began
 
 	mu        sync.Mutex
 	clock     clockBinding  // the clock of the Retriers configured with it
@@ -147,6 +150,7 @@ type Limiter struct {
 	epoch     uint64        // cuts so far: a slot of an older epoch is void
 	mark      time.Time     // the start of the measure: a throttle, the service's bucket empty
 	marked    int64         // accepted at mark
+	sentAt    int64         // sent at mark
 	throttled int64         // throttles since mark, of attempts sent after it
 	probeAt   time.Time     // the probe's first slot, once it began
 	probed    int64         // accepted at probeAt; -1 before the probe began
@@ -248,7 +252,9 @@ func (l *Limiter) acquire(ctx context.Context, clk Clock, sleeper *sleeper) (sen
 	if !l.enabled.Load() {
 		if l.measuring.Load() {
 			// A measure is under way: its throttles count only if
-			// their attempts were sent after it began.
+			// their attempts were sent after it began, and a storm
+			// is measured against what was sent.
+			l.sent.Add(1)
 			return clk.Now(), 0, true
 		}
 		return time.Time{}, 0, true
@@ -273,6 +279,7 @@ func (l *Limiter) acquire(ctx context.Context, clk Clock, sleeper *sleeper) (sen
 			return time.Time{}, 0, true // on another time: unstamped
 		}
 		if !send.After(now) {
+			l.sent.Add(1)
 			return now, now.Sub(start), true
 		}
 		if sleeper.sleep(ctx, clk, send.Sub(now)) != nil {
@@ -283,6 +290,7 @@ func (l *Limiter) acquire(ctx context.Context, clk Clock, sleeper *sleeper) (sen
 		current := l.epoch == epoch
 		l.mu.Unlock()
 		if current {
+			l.sent.Add(1)
 			return send, send.Sub(start), true
 		}
 		// The rate was cut while this attempt waited: its slot, given
@@ -415,8 +423,13 @@ func (l *Limiter) throttle(clk Clock, sent time.Time) {
 	if l.throttled >= limiterStorm {
 		// A storm of throttles, hardly a request accepted: cut what was
 		// offered since the mark by the share the service accepted,
-		// and keep measuring.
-		offered := (took + float64(l.throttled)) / since.Seconds()
+		// and keep measuring. What was offered is what was sent: the
+		// answers so far are those of the attempts sent a round trip
+		// ago, and counted over the time since the mark, which
+		// includes that round trip, they would make the rate offered
+		// a fraction of what it was (a tenth, a fleet starting cold at
+		// twice the capacity with a 40 ms round trip).
+		offered := max(float64(l.sent.Load()-l.sentAt), took+float64(l.throttled)) / since.Seconds()
 		if enabled {
 			rate, _ := l.rateAt(now)
 			offered = min(offered, rate)
@@ -471,7 +484,7 @@ func (l *Limiter) sendRate(at time.Time) (float64, bool) {
 
 // setMark starts a measure at now; l.mu is held.
 func (l *Limiter) setMark(now time.Time) {
-	l.mark, l.marked, l.throttled = now, l.accepted.Load(), 0
+	l.mark, l.marked, l.sentAt, l.throttled = now, l.accepted.Load(), l.sent.Load(), 0
 }
 
 // cutTo holds limiterHold of capacity from now, for a hold or, when hold is

@@ -83,6 +83,45 @@ func TestLimiterClusteredThrottlesAreOneEvent(t *testing.T) {
 	}
 }
 
+// TestLimiterStormCountsWhatWasSent: a fleet starting cold at 2,000
+// attempts a second against a service that accepts 1,000, every answer a
+// 40 ms round trip after its attempt, half of them throttles. The storm
+// brake cuts to about the share accepted of what was sent, 2,000 a second:
+// to 1,000 or so, not to a tenth of it (counted from the answers, which
+// lag the sends by the round trip, the rate offered came out at a tenth of
+// what it was, and the cut at 91 a second).
+func TestLimiterStormCountsWhatWasSent(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clk := &stepClock{now: start}
+	l := new(Limiter)
+	throttled := &Classification{Retryable: true, Class: ClassThrottle, Code: "ThrottlingException"}
+	l.observe(clk, time.Time{}, throttled) // the bucket is empty: the mark
+	const step, roundTrip = 500 * time.Microsecond, 40 * time.Millisecond
+	var sent []time.Time
+	for k := 0; math.IsInf(l.Rate(), 1); k++ {
+		if k > 1000 {
+			t.Fatal("no cut after 1,000 attempts")
+		}
+		clk.now = start.Add(time.Duration(k) * step)
+		at, _, ok := l.acquire(context.Background(), clk, new(sleeper))
+		if !ok {
+			t.Fatal("refused while limiting nothing")
+		}
+		sent = append(sent, at)
+		if n := k - int(roundTrip/step); n >= 0 {
+			if n%2 == 0 {
+				l.observe(clk, sent[n], throttled)
+			} else {
+				l.observe(clk, sent[n], nil)
+			}
+		}
+	}
+	t.Logf("Rate() = %.0f after %d attempts", l.Rate(), len(sent))
+	if rate := l.Rate(); rate < 800 || rate > 1100 {
+		t.Errorf("Rate() = %.0f after the storm, want about 1,000: half of the 2,000 sent a second", rate)
+	}
+}
+
 // TestLimiterHoldTime: a hold lasts 1.5 s; at 50 per second 2 s (a
 // probe's throttle is then one in 100 attempts, or one per 2 s); at low
 // rates 16 slots; never more than 8 s.

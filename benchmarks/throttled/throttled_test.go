@@ -180,11 +180,18 @@ func TestThrottled(t *testing.T) {
 // throttles after the first, and 500 attempts a second keep coming for
 // the 5 ms a throttle takes to answer, so the first cut comes after about
 // 12 throttled attempts, 40% of the 30 the run allows, before the law's
-// steady one every 1.7 s. There it checks 1.25 times the allowance.
+// steady one every 1.7 s. There it checks 1.25 times the allowance. And
+// the recovery of a single seed is one phase of the law's cycle, which
+// puts it anywhere from 1 s to near 3 s: with one seed, the recovery is
+// checked against the bound of the worst seed (4 s), the median's (2 s)
+// being a goal over several.
 func checkShort(t *testing.T, sums []Summary) {
 	for _, s := range sums {
 		for _, g := range Goals(s, nil) {
-			if g.Met || g.Name == "throttles" && s.Shape == Cold && s.Demand == 5 && s.Allowance <= 1.25 {
+			switch {
+			case g.Met,
+				g.Name == "throttles" && s.Shape == Cold && s.Demand == 5 && s.Allowance <= 1.25,
+				g.Name == "recovery" && s.Seeds == 1 && s.RecoveryWorst <= 4:
 				continue
 			}
 			t.Errorf("%s: %s %s, want %s", s.Cell, g.Name, g.Value, g.Bound)
