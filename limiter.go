@@ -14,9 +14,9 @@ import (
 // through. Until the service first throttles, it limits nothing and costs
 // an atomic load per attempt (after that, an atomic add per success and a
 // clock reading and an atomic add per attempt, until it stops limiting).
-// An attempt that
-// would wait longer than MaxWait for its slot is not made: Do returns at
-// once with a *RetryError of reason ReasonRateLimited, so that demand
+// An attempt that would wait longer than MaxWait for its slot is not
+// made: Do returns at once with a *RetryError of reason
+// ReasonRateLimited, so that demand
 // beyond what the service admits fails fast instead of queueing until its
 // deadline. A retry refused so ends Do even with tries left, and the Budget
 // gets back what the retry took.
@@ -75,9 +75,9 @@ import (
 //     the capacity falling under a held rate) cuts the rate offered since
 //     the measure began (the attempts sent since, not their answers, which
 //     lag them by a round trip), by the share the service accepted (at
-//     least a tenth, at most a half). Only throttles of attempts sent after the
-//     measure began count: responses that arrive together, to attempts
-//     sent together, are one event, not a storm.
+//     least a tenth, at most a half). Only throttles of attempts sent
+//     after the measure began count: responses that arrive together, to
+//     attempts sent together, are one event, not a storm.
 //   - Hold. After a cut the Limiter holds 95% of the capacity it
 //     measured for 1.5 s, or 16 slots at low rates (at most 8 s), slots
 //     evenly spaced without a burst (the bucket may hold one request), so
@@ -428,7 +428,9 @@ func (l *Limiter) throttle(clk Clock, sent time.Time) {
 		// ago, and counted over the time since the mark, which
 		// includes that round trip, they would make the rate offered
 		// a fraction of what it was (a tenth, a fleet starting cold at
-		// twice the capacity with a 40 ms round trip).
+		// twice the capacity with a 40 ms round trip). The answers
+		// still bound it from below: those accepted may include
+		// attempts sent before the mark.
 		offered := max(float64(l.sent.Load()-l.sentAt), took+float64(l.throttled)) / since.Seconds()
 		if enabled {
 			rate, _ := l.rateAt(now)

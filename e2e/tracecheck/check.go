@@ -298,8 +298,8 @@ func Check(searches map[string][]Trace, traceID string, e *Expectation) []string
 
 // checkTimes checks a trace of the expected shape in time: each CLIENT
 // span and each event lies within its call's span, and each SERVER span
-// starts within its CLIENT span; each attempt's event falls between the end of
-// its CLIENT span and the start of the next, and the next attempt starts
+// starts within its CLIENT span; each attempt's event falls between the
+// end of its CLIENT span and the start of the next, and the next attempt starts
 // at least the event's delay after the CLIENT span ended. The CLIENT spans
 // are the call span's children under Do, its descendants through the
 // adapter.
