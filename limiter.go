@@ -126,7 +126,12 @@ import (
 //   - Processes that share one limit each measure their own share from
 //     their own throttles, and a probe by one throttles the others: 50
 //     processes sharing 5 per second (a tenth of a request per second
-//     each) send several throttled attempts per success.
+//     each) send several throttled attempts per success. Nothing pulls
+//     their shares together: a probe's throttle lifts a process's
+//     capacity by at most 5% above what the service accepted from it,
+//     and a process whose share fell holds it for 16 of its slots. When
+//     the capacity returns, the processes that hold least let go last,
+//     up to 8 s later.
 type Limiter struct {
 	// MaxWait is the longest an attempt waits for its send slot; one that
 	// would wait longer fails fast. 0 means 100 ms; a negative value, no

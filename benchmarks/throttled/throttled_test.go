@@ -445,7 +445,9 @@ var traceArg = flag.Bool("trace", false, "TestTrace: log the Limiter's run of th
 
 // TestTrace runs the Limiter on one cell and logs it second by second: the
 // capacity, the calls that succeeded, were refused or failed otherwise,
-// the throttled attempts, and the rate the Limiter held.
+// the throttled attempts, and the rate the Limiters held (their sum, +Inf
+// when none limits); with several processes, how many of them limit, and
+// the lowest and median of their rates.
 func TestTrace(t *testing.T) {
 	if !*traceArg {
 		t.Skip("runs with -trace")
@@ -467,12 +469,26 @@ func TestTrace(t *testing.T) {
 			return append(fullJitter(id, seed), awsretry.WithBudget(budget), awsretry.WithLimiter(l))
 		})
 		cfg := cells[0].Config(seed, Offsets(10)[seed%10])
+		var spread []string // per second: the processes limiting, and their lowest and median rates
 		cfg.Sample = func() float64 {
 			mu.Lock()
 			defer mu.Unlock()
 			sum := 0.0
+			var held []float64
 			for _, l := range lims {
-				sum += min(l.Rate(), 1e9)
+				if r := l.Rate(); !math.IsInf(r, 1) {
+					held = append(held, r)
+					sum += r
+				}
+			}
+			line := fmt.Sprintf("limiting %2d", len(held))
+			if len(held) > 0 {
+				slices.Sort(held)
+				line += fmt.Sprintf("  lowest %7.2f  median %7.2f", held[0], held[len(held)/2])
+			}
+			spread = append(spread, line)
+			if len(held) == 0 {
+				return math.Inf(1) // none limits
 			}
 			return sum
 		}
@@ -482,8 +498,12 @@ func TestTrace(t *testing.T) {
 		}
 		var b strings.Builder
 		for i, s := range res.Timeline {
-			fmt.Fprintf(&b, "%3d s  capacity %6.1f  succeeded %5d  refused %5d  failed %4d  throttled %4d  rate %8.2f\n",
+			fmt.Fprintf(&b, "%3d s  capacity %6.1f  succeeded %5d  refused %5d  failed %4d  throttled %4d  rate %8.2f",
 				i, s.Capacity, s.Succeeded, s.Refused, s.Failed, s.Throttled, s.Sample)
+			if i < len(spread) && len(lims) > 1 {
+				fmt.Fprintf(&b, "  %s", spread[i])
+			}
+			b.WriteByte('\n')
 		}
 		t.Logf("%s, seed %d:\n%s%s", cells[0], seed, b.String(), Text([]Row{{Policy: limiterName, Cell: cells[0], Seed: seed, Result: res}}))
 	})
