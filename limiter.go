@@ -74,8 +74,11 @@ import (
 //     throttles with fewer accepted (a fleet starting at full demand, or
 //     the capacity falling under a held rate) cuts the rate offered since
 //     the measure began (the attempts sent since, not their answers, which
-//     lag them by a round trip), by the share the service accepted (at
-//     least a tenth, at most a half). Only throttles of attempts sent
+//     lag them by a round trip), by the share of them the service
+//     accepted (at least a tenth, at most a half): one less the throttles
+//     over the attempts sent up to the latest throttled one, whose
+//     throttles are in by then, where their successes may not be (a
+//     throttle answers sooner than a success). Only throttles of attempts sent
 //     after the measure began count: responses that arrive together, to
 //     attempts sent together, are one event, not a storm.
 //   - Hold. After a cut the Limiter holds 95% of the capacity it
@@ -436,14 +439,33 @@ func (l *Limiter) throttle(clk Clock, sent time.Time) {
 		// twice the capacity with a 40 ms round trip). The answers
 		// still bound it from below: those accepted may include
 		// attempts sent before the mark.
-		offered := max(float64(l.sent.Load()-l.sentAt), took+float64(l.throttled)) / since.Seconds()
+		sentN := max(float64(l.sent.Load()-l.sentAt), took+float64(l.throttled))
+		offered := sentN / since.Seconds()
 		if enabled {
 			rate, _ := l.rateAt(now)
 			offered = min(offered, rate)
 		}
-		share := min(max(took/(took+float64(l.throttled)), limiterStormCut), 0.5)
+		share := min(max(stormShare(sentN, float64(l.throttled), since, now.Sub(sent)), limiterStormCut), 0.5)
 		l.cutTo(now, offered*share/limiterHold, true)
 	}
+}
+
+// stormShare is the share of the attempts sent since the mark that the
+// service accepted, in a storm: sent is the attempts sent over since,
+// throttled the throttles among them, and latency how long the latest
+// throttle took to answer. Throttles answer sooner than successes (a
+// front door refuses before the work is done), so the answers so far
+// over-count the throttles: a fleet starting cold at twice the capacity,
+// its throttles answered in 5 ms and its successes in 20 ms, saw a share
+// of a sixth where it was a half, and cut to a third of the capacity.
+// The throttles in are those of the attempts sent up to latency ago, the
+// latest throttled one included: that one, and those sent evenly before
+// it over since - latency; their successes may still be on the way.
+func stormShare(sent, throttled float64, since, latency time.Duration) float64 {
+	if latency >= since {
+		return 0
+	}
+	return 1 - throttled/min(sent, 1+sent*float64(since-latency)/float64(since))
 }
 
 // probeFound takes in the throttle that ends a probe: the capacity is the

@@ -182,3 +182,70 @@ func TestClockBindingTimeOfClocks(t *testing.T) {
 		}
 	}
 }
+
+// TestLimiterStormShareOfWhatWasSent: a fleet starting cold at 2,000
+// attempts a second against a service that accepts 1,000, every other
+// attempt throttled. The service refuses at its front door: a throttle
+// answers 5 ms after its attempt, a success 20 ms after. When the storm
+// brake cuts, no success of an attempt sent since the mark is in yet: the
+// share accepted, counted from the answers, came out at none (the brake's
+// floor, a tenth: 200 a second). Counted over the attempts whose throttles
+// are in, it is about a half: 1,000 a second.
+func TestLimiterStormShareOfWhatWasSent(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clk := &stepClock{now: start}
+	l := new(Limiter)
+	throttled := &Classification{Retryable: true, Class: ClassThrottle, Code: "ThrottlingException"}
+	l.observe(clk, time.Time{}, throttled) // the bucket is empty: the mark
+	const step = 500 * time.Microsecond
+	const throttleAfter, successAfter = 5 * time.Millisecond, 20 * time.Millisecond
+	var sent []time.Time
+	for k := 0; math.IsInf(l.Rate(), 1); k++ {
+		if k > 1000 {
+			t.Fatal("no cut after 1,000 attempts")
+		}
+		clk.now = start.Add(time.Duration(k) * step)
+		// The answers due now, then the attempt of now.
+		if n := k - int(throttleAfter/step); n >= 0 && n%2 == 0 {
+			l.observe(clk, sent[n], throttled)
+		}
+		if n := k - int(successAfter/step); n >= 0 && n%2 == 1 {
+			l.observe(clk, sent[n], nil)
+		}
+		if !math.IsInf(l.Rate(), 1) {
+			break
+		}
+		at, _, ok := l.acquire(context.Background(), clk, new(sleeper))
+		if !ok {
+			t.Fatal("refused while limiting nothing")
+		}
+		sent = append(sent, at)
+	}
+	t.Logf("Rate() = %.0f after %d attempts, %v", l.Rate(), len(sent), clk.now.Sub(start))
+	if rate := l.Rate(); rate < 850 || rate > 1100 {
+		t.Errorf("Rate() = %.0f after the storm, want about 1,000: half of the 2,000 sent a second", rate)
+	}
+}
+
+func TestStormShare(t *testing.T) {
+	for _, tt := range []struct {
+		name            string
+		sent, throttled float64
+		since, latency  time.Duration
+		want            float64
+	}{
+		// Answers at once: the throttles over what was sent.
+		{"no latency", 10, 5, 100 * time.Millisecond, 0, 0.5},
+		// Sent evenly over 10 ms, throttles answered in 5 ms: those of
+		// the attempts sent in the first 5 ms are in (1 + 10 x 5/10).
+		{"half the attempts answered", 10, 3, 10 * time.Millisecond, 5 * time.Millisecond, 0.5},
+		// Attempts every 10 ms, the latest throttle answered 10 ms after
+		// the latest was sent: every attempt, not 1 + 9.
+		{"every attempt answered", 10, 5, 100 * time.Millisecond, 10 * time.Millisecond, 0.5},
+		{"nothing answered yet", 10, 0, 10 * time.Millisecond, 10 * time.Millisecond, 0},
+	} {
+		if got := stormShare(tt.sent, tt.throttled, tt.since, tt.latency); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("%s: stormShare(%v, %v, %v, %v) = %v, want %v", tt.name, tt.sent, tt.throttled, tt.since, tt.latency, got, tt.want)
+		}
+	}
+}
