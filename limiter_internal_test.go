@@ -91,33 +91,8 @@ func TestLimiterClusteredThrottlesAreOneEvent(t *testing.T) {
 // lag the sends by the round trip, the rate offered came out at a tenth of
 // what it was, and the cut at 91 a second).
 func TestLimiterStormCountsWhatWasSent(t *testing.T) {
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clk := &stepClock{now: start}
-	l := new(Limiter)
-	throttled := &Classification{Retryable: true, Class: ClassThrottle, Code: "ThrottlingException"}
-	l.observe(clk, time.Time{}, throttled) // the bucket is empty: the mark
-	const step, roundTrip = 500 * time.Microsecond, 40 * time.Millisecond
-	var sent []time.Time
-	for k := 0; math.IsInf(l.Rate(), 1); k++ {
-		if k > 1000 {
-			t.Fatal("no cut after 1,000 attempts")
-		}
-		clk.now = start.Add(time.Duration(k) * step)
-		at, _, ok := l.acquire(context.Background(), clk, new(sleeper))
-		if !ok {
-			t.Fatal("refused while limiting nothing")
-		}
-		sent = append(sent, at)
-		if n := k - int(roundTrip/step); n >= 0 {
-			if n%2 == 0 {
-				l.observe(clk, sent[n], throttled)
-			} else {
-				l.observe(clk, sent[n], nil)
-			}
-		}
-	}
-	t.Logf("Rate() = %.0f after %d attempts", l.Rate(), len(sent))
-	if rate := l.Rate(); rate < 800 || rate > 1100 {
+	rate := coldStorm(t, 40*time.Millisecond, 40*time.Millisecond)
+	if rate < 800 || rate > 1100 {
 		t.Errorf("Rate() = %.0f after the storm, want about 1,000: half of the 2,000 sent a second", rate)
 	}
 }
@@ -192,15 +167,26 @@ func TestClockBindingTimeOfClocks(t *testing.T) {
 // floor, a tenth: 200 a second). Counted over the attempts whose throttles
 // are in, it is about a half: 1,000 a second.
 func TestLimiterStormShareOfWhatWasSent(t *testing.T) {
+	rate := coldStorm(t, 5*time.Millisecond, 20*time.Millisecond)
+	if rate < 850 || rate > 1100 {
+		t.Errorf("Rate() = %.0f after the storm, want about 1,000: half of the 2,000 sent a second", rate)
+	}
+}
+
+// coldStorm drives a Limiter as a fleet starting cold: 2,000 attempts a
+// second, every other one throttled, a throttle answered throttleAfter its
+// attempt and a success successAfter, until the Limiter cuts. It returns
+// the rate cut to.
+func coldStorm(t *testing.T, throttleAfter, successAfter time.Duration) float64 {
+	t.Helper()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clk := &stepClock{now: start}
 	l := new(Limiter)
 	throttled := &Classification{Retryable: true, Class: ClassThrottle, Code: "ThrottlingException"}
 	l.observe(clk, time.Time{}, throttled) // the bucket is empty: the mark
 	const step = 500 * time.Microsecond
-	const throttleAfter, successAfter = 5 * time.Millisecond, 20 * time.Millisecond
 	var sent []time.Time
-	for k := 0; math.IsInf(l.Rate(), 1); k++ {
+	for k := 0; ; k++ {
 		if k > 1000 {
 			t.Fatal("no cut after 1,000 attempts")
 		}
@@ -212,18 +198,15 @@ func TestLimiterStormShareOfWhatWasSent(t *testing.T) {
 		if n := k - int(successAfter/step); n >= 0 && n%2 == 1 {
 			l.observe(clk, sent[n], nil)
 		}
-		if !math.IsInf(l.Rate(), 1) {
-			break
+		if rate := l.Rate(); !math.IsInf(rate, 1) {
+			t.Logf("Rate() = %.0f after %d attempts, %v", rate, len(sent), clk.now.Sub(start))
+			return rate
 		}
 		at, _, ok := l.acquire(context.Background(), clk, new(sleeper))
 		if !ok {
 			t.Fatal("refused while limiting nothing")
 		}
 		sent = append(sent, at)
-	}
-	t.Logf("Rate() = %.0f after %d attempts, %v", l.Rate(), len(sent), clk.now.Sub(start))
-	if rate := l.Rate(); rate < 850 || rate > 1100 {
-		t.Errorf("Rate() = %.0f after the storm, want about 1,000: half of the 2,000 sent a second", rate)
 	}
 }
 
