@@ -78,9 +78,9 @@ import (
 //     accepted (at least a tenth, at most a half): one less the throttles
 //     over the attempts sent up to the latest throttled one, whose
 //     throttles are in by then, where their successes may not be (a
-//     throttle answers sooner than a success). Only throttles of attempts sent
-//     after the measure began count: responses that arrive together, to
-//     attempts sent together, are one event, not a storm.
+//     throttle answers sooner than a success). Only throttles of
+//     attempts sent after the measure began count: responses that arrive
+//     together, to attempts sent together, are one event, not a storm.
 //   - Hold. After a cut the Limiter holds 95% of the capacity it
 //     measured for 1.5 s, or 16 slots at low rates (at most 8 s), slots
 //     evenly spaced without a burst (the bucket may hold one request), so

@@ -85,10 +85,10 @@ func Scope(policy string, cell Cell, seeds int) int {
 // default (and with -short) it runs the Limiter on a few cells (shortCells)
 // under 3 seeds and checks the goals that apply there (medians over the
 // seeds, as in the grid: a single seed of a cell may spend a little more
-// than the throttles allowed, where the median does not); with -grid it runs the whole
-// grid, prints the Limiter's grid table and the headlines of the Limiter
-// and the SDK's adaptive mode, and checks the goals the Limiter meets
-// everywhere.
+// than the throttles allowed, where the median does not); with -grid it
+// runs the whole grid, prints the Limiter's grid table and the headlines
+// of the Limiter and the SDK's adaptive mode, and checks the goals the
+// Limiter meets everywhere.
 func TestThrottled(t *testing.T) {
 	seeds := *seedsArg
 	type job struct {
