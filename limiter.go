@@ -82,10 +82,13 @@ import (
 //     attempts sent after the measure began count: responses that arrive
 //     together, to attempts sent together, are one event, not a storm.
 //   - Hold. After a cut the Limiter holds 95% of the capacity it
-//     measured for 1.5 s, or 16 slots at low rates (at most 8 s), slots
-//     evenly spaced without a burst (the bucket may hold one request), so
+//     measured for 1.5 s, or 16 slots at low rates (at most 8 s), so
 //     that the service's bucket refills a little instead of hovering at
-//     empty. Throttles answering attempts sent before the last cut say
+//     empty. Slots are evenly spaced, and a slot nobody took is kept, up
+//     to two: a request not sent is a token left in the service's bucket,
+//     so a pause lets up to three attempts through at once. This assumes
+//     the bucket holds three requests; a smaller one throttles the
+//     second and third (see Where it fails). Throttles answering attempts sent before the last cut say
 //     nothing new and are ignored; attempts waiting for a slot at the old
 //     rate queue again at the new one. A hold that draws more throttles
 //     than tolerated is over the capacity: the bucket has stayed empty
@@ -115,14 +118,15 @@ import (
 // requests per second up, and the price of finding capacity that returns
 // within about 2 s. At a few requests per second it is not:
 //
-//   - Pacing refuses what a wait would serve. Slots are evenly spaced, and
-//     at 5 per second a slot is 200 ms away, beyond the default MaxWait:
-//     even a pacer at the exact capacity refuses 22% of a Poisson demand
-//     of half the capacity, 35% at 90% (with a MaxWait of 1 s, 0.1% and
-//     4.5%). Against a low limit, set MaxWait to a few send intervals.
+//   - Pacing refuses what a wait would serve. At 5 per second a slot is
+//     200 ms away, beyond the default MaxWait: a pacer at the exact
+//     capacity keeping no slot refuses 22% of a Poisson demand of half
+//     the capacity, 35% at 90%; keeping two, as the Limiter does, 1.4%
+//     and 11% (with a MaxWait of 1 s and none kept, 0.1% and 4.8%).
+//     Against a low limit, set MaxWait to a few send intervals.
 //   - A bucket of about one request defeats the measure: the bound stays
 //     at the rate sent, and the probe's throttle can lift it by only 5% a
-//     cycle. Such a bucket also throttles a Poisson demand by itself (a
+//     cycle; and it throttles the slots kept over a pause. Such a bucket also throttles a Poisson demand by itself (a
 //     third of the first attempts at half of 5 per second, without any
 //     client limiting), so the Limiter engages where the service could
 //     have served every call after a retry.
@@ -162,12 +166,14 @@ type Limiter struct {
 	throttled int64         // throttles since mark, of attempts sent after it
 	probeAt   time.Time     // the probe's first slot, once it began
 	probed    int64         // accepted at probeAt; -1 before the probe began
-	lastSend  time.Time     // the latest slot given
+	lastSend  time.Time     // the latest slot's due time (it may have been taken later)
 	slots     [32]slotGap   // the latest slots given, a ring
 	slotAt    int           // the next index of slots
 }
 
-// slotGap is a send slot and the time since the slot before it.
+// slotGap is a send slot and the time between its due time and the slot
+// before's: one interval of the rate it was given at, or more after a
+// pause.
 type slotGap struct {
 	at    time.Time
 	since time.Duration
@@ -211,6 +217,11 @@ const (
 	// and a half.
 	limiterStorm    = 5
 	limiterStormCut = 0.1
+	// limiterCredit is the most slots a pause lets through at once: the
+	// slot due and limiterCredit-1 that nobody took, as a request not
+	// sent leaves a token in the service's bucket. It assumes the bucket
+	// holds that many requests.
+	limiterCredit = 3
 	// limiterMaxWait is MaxWait's default.
 	limiterMaxWait = 100 * time.Millisecond
 	// limiterMinRate is the lowest rate: one attempt a minute.
@@ -336,19 +347,25 @@ func (l *Limiter) slot(clk Clock, now, latest time.Time) (send time.Time, interv
 	if l.probed < 0 && now.After(l.cut.Add(l.holdFor)) {
 		l.probeAt, l.probed = now, l.accepted.Load() // the probe begins
 	}
-	// Slots are spaced one interval of the current rate apart, without
-	// a burst: the service's bucket may hold a single request.
+	// Slots are spaced one interval of the current rate apart; lastSend
+	// is the latest slot's due time, which may be before it was taken:
+	// up to limiterCredit-1 slots that nobody took are kept, as the
+	// tokens they leave in the service's bucket.
 	interval = time.Duration(float64(time.Second) / rate)
-	send = l.lastSend.Add(interval)
+	due := l.lastSend.Add(interval)
+	if earliest := now.Add(-time.Duration(limiterCredit-1) * interval); due.Before(earliest) {
+		due = earliest
+	}
+	send = due
 	if send.Before(now) {
 		send = now
 	}
 	if send.After(latest) {
 		return time.Time{}, 0, 0, false
 	}
-	l.slots[l.slotAt] = slotGap{send, send.Sub(l.lastSend)}
+	l.slots[l.slotAt] = slotGap{send, due.Sub(l.lastSend)}
 	l.slotAt = (l.slotAt + 1) % len(l.slots)
-	l.lastSend = send
+	l.lastSend = due
 	return send, interval, l.epoch, true
 }
 

@@ -732,16 +732,18 @@ func TestLimiterOfRealTimeInABubble(t *testing.T) {
 }
 
 // TestLimiterInABubble: a Limiter made and used inside a bubble limits
-// there, on the bubble's time: it holds the rate it measured, refuses a
-// call beyond MaxWait of its slot and makes one within it wait.
+// there, on the bubble's time: it holds the rate it measured; after a
+// pause it lets through at once the slots it kept (three: two unused and
+// the one due), refuses a call beyond MaxWait of its slot and makes one
+// within it wait.
 func TestLimiterInABubble(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := new(awsretry.Limiter)
 		cutInABubble(t, l)
 		r := awsretry.MustNew(awsretry.WithLimiter(l), awsretry.WithTries(1))
-		time.Sleep(2 * time.Second)
-		if through := calls(t, r, 2); through != 1 {
-			t.Errorf("%d of 2 calls at once went through 2 s later, want 1", through)
+		time.Sleep(4 * time.Second) // within the hold of 8 s (16 slots)
+		if through := calls(t, r, 5); through != 3 {
+			t.Errorf("%d of 5 calls at once went through 4 s later, want 3", through)
 		}
 		// The next slot is 1/0.95 s after the last: 52.6 ms after a
 		// second, within MaxWait.

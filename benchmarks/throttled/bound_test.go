@@ -9,20 +9,24 @@ import (
 )
 
 // pacedRefusals returns the share of a Poisson demand of rate per second
-// that a pacer refuses when it spaces sends evenly at capacity per second
-// and refuses a call whose slot is more than maxWait away: the least any
-// client that paces without a burst refuses, whatever its control law.
-func pacedRefusals(rng *rand.Rand, rate, capacity float64, maxWait time.Duration, calls int) float64 {
+// that a pacer refuses when it spaces sends at capacity per second, keeping
+// up to credit slots (1: none but the one due) that went unused, and
+// refuses a call whose slot is more than maxWait away: with credit 1, the
+// least any client that paces without a burst refuses, whatever its
+// control law; with 3, what the Limiter's pacing itself refuses at its
+// exact capacity.
+func pacedRefusals(rng *rand.Rand, rate, capacity float64, credit int, maxWait time.Duration, calls int) float64 {
 	interval, wait := 1/capacity, maxWait.Seconds()
-	now, last, refused := 0.0, -interval, 0
+	kept := float64(credit-1) * interval
+	now, due, refused := 0.0, -interval, 0
 	for range calls {
 		now += rng.ExpFloat64() / rate
-		send := max(now, last+interval)
-		if send-now > wait {
+		next := max(due+interval, now-kept)
+		if next-now > wait {
 			refused++
 			continue
 		}
-		last = send
+		due = next
 	}
 	return float64(refused) / float64(calls)
 }
@@ -58,10 +62,13 @@ func TestLowRateBound(t *testing.T) {
 	refused := map[string]float64{}
 	for _, d := range []float64{0.5, 0.9} {
 		for _, wait := range []time.Duration{100 * time.Millisecond, time.Second} {
-			r := pacedRefusals(rng, d*5, 5, wait, calls)
+			r := pacedRefusals(rng, d*5, 5, 1, wait, calls)
 			refused[fmt.Sprint(d, wait)] = r
 			fmt.Fprintf(&b, "C = 5/s, Poisson demand %gC, paced at C, MaxWait %v: %.1f%% refused\n", d, wait, 100*r)
 		}
+		r := pacedRefusals(rng, d*5, 5, 3, 100*time.Millisecond, calls)
+		refused[fmt.Sprint(d, " credit 3")] = r
+		fmt.Fprintf(&b, "C = 5/s, Poisson demand %gC, paced at C keeping 3 slots, MaxWait 100ms: %.1f%% refused\n", d, 100*r)
 	}
 	throttled := map[string]float64{}
 	for _, size := range []float64{1, 5} {
@@ -75,7 +82,7 @@ func TestLowRateBound(t *testing.T) {
 	// the service throttles more than 1% of an unpaced demand of 0.9C by
 	// itself, and a pacer at 95% of C refuses more than 1% of it.
 	throttled["100 10 0.9"] = unpacedThrottles(rng, 90, 100, 10, calls)
-	refused["100 0.95"] = pacedRefusals(rng, 90, 95, 100*time.Millisecond, calls)
+	refused["100 0.95"] = pacedRefusals(rng, 90, 95, 1, 100*time.Millisecond, calls)
 	fmt.Fprintf(&b, "C = 100/s, bucket of 10 requests, Poisson demand 0.9C, not paced: %.1f%% of first attempts throttled\n",
 		100*throttled["100 10 0.9"])
 	fmt.Fprintf(&b, "C = 100/s, Poisson demand 0.9C, paced at 0.95C, MaxWait 100ms: %.1f%% refused\n", 100*refused["100 0.95"])
@@ -87,6 +94,8 @@ func TestLowRateBound(t *testing.T) {
 	}{
 		{"refused at 0.5C within 100ms", refused["0.5 100ms"], 0.20, 0.24},
 		{"refused at 0.9C within 100ms", refused["0.9 100ms"], 0.33, 0.37},
+		{"refused at 0.5C within 100ms, 3 slots kept", refused["0.5 credit 3"], 0.01, 0.02},
+		{"refused at 0.9C within 100ms, 3 slots kept", refused["0.9 credit 3"], 0.09, 0.13},
 		{"refused at 0.5C within 1s", refused["0.5 1s"], 0, 0.002},
 		{"refused at 0.9C within 1s", refused["0.9 1s"], 0.04, 0.06},
 		{"throttled at 0.5C, bucket of 1", throttled["1 0.5"], 0.31, 0.35},
