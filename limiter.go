@@ -84,12 +84,13 @@ import (
 //   - Hold. After a cut the Limiter holds 95% of the capacity it
 //     measured for 1.5 s, or 16 slots at low rates (at most 8 s), so
 //     that the service's bucket refills a little instead of hovering at
-//     empty. Slots are evenly spaced, and a slot nobody took is kept, up
-//     to two: a request not sent is a token left in the service's bucket,
-//     so a pause lets up to three attempts through at once. This assumes
-//     the bucket holds three requests; a smaller one throttles the
-//     second and third (see Where it fails). Throttles answering attempts sent before the last cut say
-//     nothing new and are ignored; attempts waiting for a slot at the old
+//     empty. Slots are due evenly spaced, and a slot nobody took is
+//     kept, up to two (in the hold and the probe alike): a request not
+//     sent is a token left in the service's bucket, so a pause lets up to
+//     three attempts through at once. This assumes the bucket holds three
+//     requests; a bucket of one throttles the second and third (see Where
+//     it fails). Throttles answering attempts sent before the last cut
+//     say nothing new and are ignored; attempts waiting for a slot at the old
 //     rate queue again at the new one. A hold that draws more throttles
 //     than tolerated is over the capacity: the bucket has stayed empty
 //     since the cut, so the measure since then is exact, and the rate is
@@ -126,10 +127,11 @@ import (
 //     Against a low limit, set MaxWait to a few send intervals.
 //   - A bucket of about one request defeats the measure: the bound stays
 //     at the rate sent, and the probe's throttle can lift it by only 5% a
-//     cycle; and it throttles the slots kept over a pause. Such a bucket also throttles a Poisson demand by itself (a
-//     third of the first attempts at half of 5 per second, without any
-//     client limiting), so the Limiter engages where the service could
-//     have served every call after a retry.
+//     cycle; and it throttles the slots kept over a pause. Such a
+//     bucket also throttles a Poisson demand by itself (a third of the
+//     first attempts at half of 5 per second, without any client
+//     limiting), so the Limiter engages where the service could have
+//     served every call after a retry.
 //   - Processes that share one limit each measure their own share from
 //     their own throttles, and a probe by one throttles the others: 50
 //     processes sharing 5 per second (a tenth of a request per second
@@ -517,8 +519,9 @@ func holdTime(rate float64) time.Duration {
 }
 
 // sendRate returns the rate at which the Limiter sent when it gave the slot
-// at, if at is one of its latest slots: the inverse of the time since the
-// slot before. l.mu is held.
+// at, if at is one of its latest slots: the inverse of the time between
+// its due time and the slot before's (of the first of the slots given at
+// at, when a pause let several go at once). l.mu is held.
 func (l *Limiter) sendRate(at time.Time) (float64, bool) {
 	for _, s := range l.slots {
 		if s.at.Equal(at) && s.since > 0 {
@@ -545,8 +548,9 @@ func (l *Limiter) cutTo(now time.Time, capacity float64, hold bool) {
 		l.holdFor = holdTime(l.hold)
 	}
 	l.setMark(now)
-	// No burst after a cut: the bucket is empty, and the cost of the
-	// throttles may have taken it below. The first slot is two intervals
+	// No burst after a cut (no slot is kept until one goes unused): the
+	// bucket is empty, and the cost of the throttles may have taken it
+	// below. The first slot is two intervals
 	// away (the first of them at most limiterMaxWait, so that a rate cut
 	// very low does not keep its first slot far once it grows).
 	l.lastSend = now.Add(min(time.Duration(float64(time.Second)/l.hold), limiterMaxWait))
