@@ -21,7 +21,7 @@ var (
 	only       = flag.String("policy", "", "run only the policies whose name contains this (and no hedging)")
 	medianFlag = flag.Duration("median", 0, "the body's median latency (default 8ms)")
 	p99Flag    = flag.Duration("p99", 0, "the body's p99 latency (default 25ms)")
-	ratioFlag  = flag.Float64("ratio", 0, "with -full, awsretry's Hedge.Ratio, for experiments (default: its own, 0.01)")
+	ratioFlag  = flag.Float64("ratio", 0, "with -full, awsretry's Hedge.Ratio, for experiments (default: its own, 0.009)")
 )
 
 // shortConfig is the short run: the full rate, shorter phases. The
