@@ -90,8 +90,8 @@ import (
 //     three attempts through at once. This assumes the bucket holds three
 //     requests; a bucket of one throttles the second and third (see Where
 //     it fails). Throttles answering attempts sent before the last cut
-//     say nothing new and are ignored; attempts waiting for a slot at the old
-//     rate queue again at the new one. A hold that draws more throttles
+//     say nothing new and are ignored; attempts waiting for a slot at the
+//     old rate queue again at the new one. A hold that draws more throttles
 //     than tolerated is over the capacity: the bucket has stayed empty
 //     since the cut, so the measure since then is exact, and the rate is
 //     cut to it.
@@ -550,9 +550,9 @@ func (l *Limiter) cutTo(now time.Time, capacity float64, hold bool) {
 	l.setMark(now)
 	// No burst after a cut (no slot is kept until one goes unused): the
 	// bucket is empty, and the cost of the throttles may have taken it
-	// below. The first slot is two intervals
-	// away (the first of them at most limiterMaxWait, so that a rate cut
-	// very low does not keep its first slot far once it grows).
+	// below. The first slot is two intervals away (the first of them at
+	// most limiterMaxWait, so that a rate cut very low does not keep its
+	// first slot far once it grows).
 	l.lastSend = now.Add(min(time.Duration(float64(time.Second)/l.hold), limiterMaxWait))
 	l.epoch++
 	l.enabled.Store(true)

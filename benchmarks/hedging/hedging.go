@@ -569,22 +569,3 @@ func Bound(cfg Config, calls int, delays []time.Duration) ([]BoundPoint, error) 
 	}
 	return points, nil
 }
-
-// Cheapest returns, of points (Bound's, the first being no hedging), the
-// one with the fewest extra requests whose p99 is at most p99Share of the
-// unhedged p99 and whose p99.9 is at most p999Share of the unhedged
-// p99.9; false if none is.
-func Cheapest(points []BoundPoint, p99Share, p999Share float64) (BoundPoint, bool) {
-	none := points[0]
-	var best BoundPoint
-	found := false
-	for _, p := range points[1:] {
-		if p.P99.Seconds() > p99Share*none.P99.Seconds() || p.P999.Seconds() > p999Share*none.P999.Seconds() {
-			continue
-		}
-		if !found || p.Extra < best.Extra {
-			best, found = p, true
-		}
-	}
-	return best, found
-}
