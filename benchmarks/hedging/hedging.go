@@ -517,7 +517,7 @@ func Quantile(sorted []time.Duration, q float64) time.Duration {
 }
 
 // BoundPoint is what hedging once after a fixed delay, with no budget,
-// would make of the steady phase's draws (see Bound).
+// would make of a phase's draws (see Bound).
 type BoundPoint struct {
 	// Delay is the hedge delay; 0 means no hedging.
 	Delay time.Duration
@@ -530,20 +530,24 @@ type BoundPoint struct {
 // Bound computes, without goroutines or budgets, the latency of calls
 // that hedge once after each of delays and are never refused: a call
 // takes min(first, delay+second), where first and second are its first
-// two attempts' latencies as Run draws them in the steady phase, for the
-// first calls calls of cfg's seed. It is the frontier the policies here
-// move along: what one hedge after a fixed delay buys for a given share
-// of extra requests when no budget refuses it. The first point is no
+// two attempts' latencies as Run draws them in phase, for the first
+// calls calls of cfg's seed. It is the frontier the policies here move
+// along: what one hedge after a fixed delay buys for a given share of
+// extra requests when no budget refuses it. The first point is no
 // hedging.
-func Bound(cfg Config, calls int, delays []time.Duration) ([]BoundPoint, error) {
+func Bound(cfg Config, phase Phase, calls int, delays []time.Duration) ([]BoundPoint, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	svc := &service{cfg: cfg, sigma: cfg.Service.Sigma()}
+	var at time.Duration // a time of the phase
+	if phase == Slowdown {
+		at = cfg.SlowFrom()
+	}
 	first, second := make([]time.Duration, calls), make([]time.Duration, calls)
 	for i := range calls {
-		first[i], second[i] = svc.latency(i, 1, 0), svc.latency(i, 2, 0)
+		first[i], second[i] = svc.latency(i, 1, at), svc.latency(i, 2, at)
 	}
 	sorted := slices.Clone(first)
 	slices.Sort(sorted)

@@ -307,6 +307,19 @@ func BoundTable(points []BoundPoint) string {
 	return b.String()
 }
 
+// BestWithin returns the hedged point of points with the lowest p99.9
+// among those whose extra requests are at most extra; false when none is.
+func BestWithin(points []BoundPoint, extra float64) (BoundPoint, bool) {
+	var best BoundPoint
+	found := false
+	for _, p := range points {
+		if p.Delay > 0 && p.Extra <= extra && (!found || p.P999 < best.P999) {
+			best, found = p, true
+		}
+	}
+	return best, found
+}
+
 // Meta describes a set of runs for the report.
 type Meta struct {
 	// Config is the runs' configuration (with its defaults).
@@ -320,8 +333,9 @@ type Meta struct {
 }
 
 // Markdown writes the report: the model, both phases' tables, the goals
-// and, when bound is not nil, Bound's table.
-func Markdown(w io.Writer, meta Meta, sums []Summary, goals []Goal, bound []BoundPoint) error {
+// and, when bound is not nil, Bound's tables of the steady phase (bound)
+// and of the slowdown (slowBound).
+func Markdown(w io.Writer, meta Meta, sums []Summary, goals []Goal, bound, slowBound []BoundPoint) error {
 	c, err := meta.Config.withDefaults()
 	if err != nil {
 		return err
@@ -345,6 +359,13 @@ func Markdown(w io.Writer, meta Meta, sums []Summary, goals []Goal, bound []Boun
 	if bound != nil {
 		fmt.Fprintf(&b, "## What any single hedge can do\n\nOne hedge after a fixed delay, never refused by a budget, "+
 			"on the steady phase's draws of seed 0 (Bound):\n\n%s", BoundTable(bound))
+	}
+	if slowBound != nil {
+		fmt.Fprintf(&b, "\nThe same on the slowdown's draws of seed 0:\n\n%s", BoundTable(slowBound))
+		if best, ok := BestWithin(slowBound, GoalSlowdownExtra); ok {
+			fmt.Fprintf(&b, "\nWithin the slowdown's %s of extra requests, the lowest p99.9 of these is %s (a hedge after %v, %s extra).\n",
+				pct(GoalSlowdownExtra), ms(best.P999.Seconds()), best.Delay, pct(best.Extra))
+		}
 	}
 	_, err = io.WriteString(w, b.String())
 	return err

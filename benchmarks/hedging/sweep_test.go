@@ -29,7 +29,7 @@ func cheapestFor(t *testing.T, shape sweepShape, calls int) (none, half BoundPoi
 	for f := 0.25; f <= 2.0001; f += 0.025 {
 		delays = append(delays, time.Duration(f*float64(shape.p99)).Round(100*time.Microsecond))
 	}
-	points, err := Bound(Config{Service: svc}, calls, delays)
+	points, err := Bound(Config{Service: svc}, Steady, calls, delays)
 	if err != nil {
 		t.Fatal(err)
 	}
