@@ -12,7 +12,7 @@ import (
 )
 
 // TestHedgeOnTheWire: a DynamoDB GetItem and an S3 GetObject through the
-// real clients (one SDK attempt per call, InsideDo), inside Do with a
+// real clients (one SDK attempt per call, InsideDo), inside DoHedged with a
 // Retrier that hedges after 50 ms, against an endpoint whose first answer
 // is a minute late: the hedge wins, the slow request's connection is
 // closed (the endpoint sees its client leave), and both attempts are in
