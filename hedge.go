@@ -438,9 +438,8 @@ type latencies struct {
 
 // latencyBuckets are the buckets' upper bounds: 100 µs to about 2 h,
 // 2% apart; a percentile is interpolated within its bucket. Under a
-// slowdown that adds 200 ms to every request, a bucket 12% wide spanned
-// 25 ms, more than the spread of the answers in it, and put the delay of
-// a percentile a few milliseconds late.
+// slowdown that adds 200 ms to every request, a bucket 12% wide would
+// span 25 ms, more than the spread of the answers in it.
 var latencyBuckets = func() []time.Duration {
 	var b []time.Duration
 	for d := 100 * time.Microsecond; d < 2*time.Hour; d = d * 102 / 100 {

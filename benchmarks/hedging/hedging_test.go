@@ -213,9 +213,10 @@ func checkSameWorkload(t *testing.T, results []*Result) {
 //
 // In the slowdown, awsretry's budget holds the hedges that do not win to
 // its Ratio (0.9%) of the calls over its 10 s window, plus one; the few that
-// win come on top, so the extra requests come to slightly more than 1% in
-// the full run (1.03%). The check is the budget's own bound, with room for
-// its window's 1 s steps: hedges that lost at most 1.05% of the calls.
+// win come on top (0.91-0.95% of extra requests in the full run, at most
+// 0.98% at a seed). The check is the budget's own bound, with room for
+// the short run's few calls and its window's steps: hedges that lost at
+// most 1.05% of the calls, and extra requests at most 1.1%.
 func checkShort(t *testing.T, sums []Summary) {
 	t.Helper()
 	rule := shortPolicies()[1].Rule
