@@ -102,18 +102,14 @@ func TestHedging(t *testing.T) {
 	goals := Goals(sums)
 	var bound, slowBound []BoundPoint
 	if *fullRun || *mdPath != "" {
-		c, err := cfg.withDefaults()
-		if err != nil {
-			t.Fatal(err)
-		}
 		var delays, slowDelays []time.Duration
 		for _, f := range []float64{0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.2, 1.6} {
-			delays = append(delays, time.Duration(f*float64(c.Service.P99)).Round(100*time.Microsecond))
+			delays = append(delays, time.Duration(f*float64(cfg.Service.P99)).Round(100*time.Microsecond))
 		}
 		// In the slowdown, from the body's p99 above the added latency
 		// to where the hedges come under 1% of the calls and beyond.
 		for _, f := range []float64{1, 1.2, 1.4, 1.6, 1.8, 2, 2.4, 3.2} {
-			slowDelays = append(slowDelays, c.Service.Slowdown+time.Duration(f*float64(c.Service.P99)).Round(100*time.Microsecond))
+			slowDelays = append(slowDelays, cfg.Service.Slowdown+time.Duration(f*float64(cfg.Service.P99)).Round(100*time.Microsecond))
 		}
 		if bound, err = Bound(cfg, Steady, 2_000_000, delays); err != nil {
 			t.Fatal(err)

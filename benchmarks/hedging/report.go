@@ -307,9 +307,9 @@ func BoundTable(points []BoundPoint) string {
 	return b.String()
 }
 
-// BestWithin returns the hedged point of points with the lowest p99.9
+// bestWithin returns the hedged point of points with the lowest p99.9
 // among those whose extra requests are at most extra; false when none is.
-func BestWithin(points []BoundPoint, extra float64) (BoundPoint, bool) {
+func bestWithin(points []BoundPoint, extra float64) (BoundPoint, bool) {
 	var best BoundPoint
 	found := false
 	for _, p := range points {
@@ -362,7 +362,7 @@ func Markdown(w io.Writer, meta Meta, sums []Summary, goals []Goal, bound, slowB
 	}
 	if slowBound != nil {
 		fmt.Fprintf(&b, "\nThe same on the slowdown's draws of seed 0:\n\n%s", BoundTable(slowBound))
-		if best, ok := BestWithin(slowBound, GoalSlowdownExtra); ok {
+		if best, ok := bestWithin(slowBound, GoalSlowdownExtra); ok {
 			fmt.Fprintf(&b, "\nWithin the slowdown's %s of extra requests, the lowest p99.9 of these is %s (a hedge after %v, %s extra).\n",
 				pct(GoalSlowdownExtra), ms(best.P999.Seconds()), best.Delay, pct(best.Extra))
 		}
