@@ -70,10 +70,14 @@ import (
 //     attempts or one per 2 s, whichever is more (the throttles a service
 //     can be asked to bear; below that the Limiter does not limit). Beyond
 //     that the rate is cut to the measure since the first throttle, once
-//     it counts 10 accepted requests or a second; before, a storm of 5
-//     throttles with fewer accepted (a fleet starting at full demand, or
-//     the capacity falling under a held rate) cuts the rate offered since
-//     the measure began (the attempts sent since, not their answers, which
+//     it counts 10 accepted requests or a second; before, a storm (a
+//     fleet starting at full demand, or the capacity falling under a held
+//     rate) cuts: 5 throttles after the first with fewer accepted, or 2
+//     of which the latest comes a quarter of a second or more after the
+//     first (a process sending a few requests a second would take a
+//     second to see 5; a few throttles within milliseconds may be one
+//     moment of an empty bucket). It cuts the rate offered since the
+//     measure began (the attempts sent since, not their answers, which
 //     lag them by a round trip), by the share of them the service
 //     accepted (at least a tenth, at most a half): one less the throttles
 //     over the attempts sent up to the latest throttled one, whose
@@ -216,9 +220,17 @@ const (
 	// limiterStorm is the number of throttles, with too few accepted
 	// requests to measure by, that cut the rate offered since the measure
 	// began by the share the service accepted, between limiterStormCut
-	// and a half.
-	limiterStorm    = 5
-	limiterStormCut = 0.1
+	// and a half; limiterStormFew throttles are a storm too once the
+	// latest comes limiterStormSpan or more after the mark. Throttles
+	// close together may be one moment of an empty bucket (at 100
+	// requests a second, a few in 20 ms); spread over a quarter of a
+	// second, they are not, and a process sending a few requests a second
+	// (one of many that share a limit) would take a second to see
+	// limiterStorm, throttled all along.
+	limiterStorm     = 5
+	limiterStormFew  = 2
+	limiterStormSpan = 250 * time.Millisecond
+	limiterStormCut  = 0.1
 	// limiterCredit is the most slots a pause lets through at once: the
 	// slot due and limiterCredit-1 that nobody took, as a request not
 	// sent leaves a token in the service's bucket. It assumes the bucket
@@ -447,7 +459,7 @@ func (l *Limiter) throttle(clk Clock, sent time.Time) {
 		l.cutTo(now, took/since.Seconds(), true)
 		return
 	}
-	if l.throttled >= limiterStorm {
+	if l.throttled >= limiterStorm || l.throttled >= limiterStormFew && since >= limiterStormSpan {
 		// A storm of throttles, hardly a request accepted: cut what was
 		// offered since the mark by the share the service accepted,
 		// and keep measuring. What was offered is what was sent: the

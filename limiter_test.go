@@ -520,6 +520,38 @@ func TestLimiterBrakesAStorm(t *testing.T) {
 	}
 }
 
+// TestLimiterBrakesASlowStorm: a process sending 8 attempts a second, all
+// throttled (one of many starting together against a shared limit) cuts at
+// the second throttle after the mark, a quarter of a second after it: it
+// would take 5 throttles and 625 ms to count a storm. At 25 a second its
+// throttles come 40 ms apart, and 4 of them, within 160 ms, may be one
+// moment of an empty bucket: it cuts at the fifth. Either way, the cut is
+// a tenth of the rate offered since the mark.
+func TestLimiterBrakesASlowStorm(t *testing.T) {
+	for _, tt := range []struct {
+		every time.Duration
+		cutAt int     // the throttle after the mark that cuts
+		rate  float64 // the rate held after the cut
+	}{
+		{125 * time.Millisecond, 2, 0.8}, // 2 sent in 250 ms: 8 a second
+		{40 * time.Millisecond, 5, 2.5},  // 5 sent in 200 ms: 25 a second
+	} {
+		clk, l, r := oneAttemptEach()
+		_ = r.Do(context.Background(), throttleOp) // the mark
+		for i := 1; i <= tt.cutAt; i++ {
+			clk.Advance(tt.every)
+			_ = r.Do(context.Background(), throttleOp)
+			rate := l.Rate()
+			if i < tt.cutAt && !math.IsInf(rate, 1) {
+				t.Fatalf("every %v: Rate() = %v after the throttle %d after the mark, want +Inf until the %dth", tt.every, rate, i, tt.cutAt)
+			}
+			if i == tt.cutAt && math.Abs(rate-tt.rate) > 1e-9 {
+				t.Errorf("every %v: Rate() = %v after the throttle %d after the mark, want %v", tt.every, rate, i, tt.rate)
+			}
+		}
+	}
+}
+
 // TestLimiterAfterAQuietSpell: a throttle, eight quiet seconds in which
 // the service's bucket fills, then demand at twice its capacity. The
 // throttle of eight seconds ago was tolerated; the Limiter measures afresh

@@ -445,11 +445,12 @@ func TestGoals(t *testing.T) {
 
 var traceArg = flag.Bool("trace", false, "TestTrace: log the Limiter's run of the cell the flags name (one value each), second by second")
 
-// TestTrace runs the Limiter on one cell and logs it second by second: the
-// capacity, the calls that succeeded, were refused or failed otherwise,
-// the throttled attempts, and the rate the Limiters held (their sum, +Inf
-// when none limits); with several processes, how many of them limit, and
-// the lowest and median of their rates.
+// TestTrace runs the Limiter (or the policy -policy names) on one cell and
+// logs it second by second: the capacity, the calls that succeeded, were
+// refused or failed otherwise, the throttled attempts, and the rate the
+// Limiters held (their sum, +Inf when none limits); with several
+// processes, how many of them limit, and the lowest and median of their
+// rates.
 func TestTrace(t *testing.T) {
 	if !*traceArg {
 		t.Skip("runs with -trace")
@@ -470,6 +471,15 @@ func TestTrace(t *testing.T) {
 			mu.Unlock()
 			return append(fullJitter(id, seed), awsretry.WithBudget(budget), awsretry.WithLimiter(l))
 		})
+		name := limiterName
+		if *only != "" && !strings.Contains(limiterName, *only) {
+			// Another policy: its run, without the Limiter's rates.
+			i := slices.IndexFunc(Policies, func(p Policy) bool { return strings.Contains(p.Name, *only) })
+			if i < 0 {
+				t.Fatalf("no policy named %q", *only)
+			}
+			p, name = Policies[i], Policies[i].Name
+		}
 		cfg := cells[0].Config(seed, Offsets(10)[seed%10])
 		var spread []string // per second: the processes limiting, and their lowest and median rates
 		cfg.Sample = func() float64 {
@@ -507,7 +517,7 @@ func TestTrace(t *testing.T) {
 			}
 			b.WriteByte('\n')
 		}
-		t.Logf("%s, seed %d:\n%s%s", cells[0], seed, b.String(), Text([]Row{{Policy: limiterName, Cell: cells[0], Seed: seed, Result: res}}))
+		t.Logf("%s, seed %d:\n%s%s", cells[0], seed, b.String(), Text([]Row{{Policy: name, Cell: cells[0], Seed: seed, Result: res}}))
 	})
 }
 
