@@ -72,19 +72,21 @@ import (
 //     that the rate is cut to the measure since the first throttle, once
 //     it counts 10 accepted requests or a second; before, a storm (a
 //     fleet starting at full demand, or the capacity falling under a held
-//     rate) cuts: 5 throttles after the first with fewer accepted, or 2
-//     of which the latest comes a quarter of a second or more after the
-//     first (a process sending a few requests a second would take a
-//     second to see 5; a few throttles within milliseconds may be one
-//     moment of an empty bucket). It cuts the rate offered since the
-//     measure began (the attempts sent since, not their answers, which
-//     lag them by a round trip), by the share of them the service
-//     accepted (at least a tenth, at most a half): one less the throttles
-//     over the attempts sent up to the latest throttled one, whose
-//     throttles are in by then, where their successes may not be (a
-//     throttle answers sooner than a success). Only throttles of
-//     attempts sent after the measure began count: responses that arrive
-//     together, to attempts sent together, are one event, not a storm.
+//     rate) cuts: 5 throttles since the measure began (at a throttle,
+//     itself not counted, or at a cut) with fewer accepted, or 3 (that
+//     throttle counted, if one began it) of which the latest comes a
+//     quarter of a second or more after the first. A process sending a
+//     few requests a second would take a second to see 5; a few throttles
+//     within milliseconds may be one moment of an empty bucket. It cuts
+//     the rate offered since the measure began (the attempts sent since,
+//     not their answers, which lag them by a round trip), by the share of
+//     them the service accepted (at least a tenth, at most a half; of 3
+//     attempts, mostly none: a tenfold cut): one less the throttles over
+//     the attempts sent up to the latest throttled one, whose throttles
+//     are in by then, where their successes may not be (a throttle
+//     answers sooner than a success). Only throttles of attempts sent
+//     after the measure began count: responses that arrive together, to
+//     attempts sent together, are one event, not a storm.
 //   - Hold. After a cut the Limiter holds 95% of the capacity it
 //     measured for 1.5 s, or 16 slots at low rates (at most 8 s), so
 //     that the service's bucket refills a little instead of hovering at
@@ -170,6 +172,8 @@ type Limiter struct {
 	marked    int64         // accepted at mark
 	sentAt    int64         // sent at mark
 	throttled int64         // throttles since mark, of attempts sent after it
+	stormFrom time.Time     // the first throttle since mark: the mark's own, when a throttle set it
+	stormN    int64         // throttles from stormFrom on, it included
 	probeAt   time.Time     // the probe's first slot, once it began
 	probed    int64         // accepted at probeAt; -1 before the probe began
 	lastSend  time.Time     // the latest slot's due time (it may have been taken later)
@@ -220,15 +224,16 @@ const (
 	// limiterStorm is the number of throttles, with too few accepted
 	// requests to measure by, that cut the rate offered since the measure
 	// began by the share the service accepted, between limiterStormCut
-	// and a half; limiterStormFew throttles are a storm too once the
-	// latest comes limiterStormSpan or more after the mark. Throttles
-	// close together may be one moment of an empty bucket (at 100
-	// requests a second, a few in 20 ms); spread over a quarter of a
-	// second, they are not, and a process sending a few requests a second
-	// (one of many that share a limit) would take a second to see
-	// limiterStorm, throttled all along.
+	// and a half. limiterStormFew throttles (counting the one that set
+	// the mark, if one did) are a storm too once the latest comes
+	// limiterStormSpan or more after the first of them. Throttles close
+	// together may be one moment of an empty bucket (at 100 requests a
+	// second, a few in 20 ms); spread over a quarter of a second, they
+	// are not, and a process sending a few requests a second (one of many
+	// that share a limit) would take a second to see limiterStorm,
+	// throttled all along.
 	limiterStorm     = 5
-	limiterStormFew  = 2
+	limiterStormFew  = 3
 	limiterStormSpan = 250 * time.Millisecond
 	limiterStormCut  = 0.1
 	// limiterCredit is the most slots a pause lets through at once: the
@@ -436,6 +441,7 @@ func (l *Limiter) throttle(clk Clock, sent time.Time) {
 		// first after a window in which the throttles were tolerated):
 		// the service's bucket is empty now; the measure starts here.
 		l.setMark(now)
+		l.stormFrom, l.stormN = now, 1
 		l.measuring.Store(true)
 		return
 	}
@@ -443,6 +449,10 @@ func (l *Limiter) throttle(clk Clock, sent time.Time) {
 		return // in flight when the measure began: part of that event
 	}
 	l.throttled++
+	if l.stormN == 0 {
+		l.stormFrom = now // the first throttle since a cut
+	}
+	l.stormN++
 	took := float64(accepted - l.marked)
 	measured := took >= limiterMinAccepted || since >= limiterMeasureAfter
 	if enabled && sent.After(l.cut.Add(l.holdFor)) {
@@ -459,7 +469,7 @@ func (l *Limiter) throttle(clk Clock, sent time.Time) {
 		l.cutTo(now, took/since.Seconds(), true)
 		return
 	}
-	if l.throttled >= limiterStorm || l.throttled >= limiterStormFew && since >= limiterStormSpan {
+	if l.throttled >= limiterStorm || l.stormN >= limiterStormFew && now.Sub(l.stormFrom) >= limiterStormSpan {
 		// A storm of throttles, hardly a request accepted: cut what was
 		// offered since the mark by the share the service accepted,
 		// and keep measuring. What was offered is what was sent: the
@@ -546,6 +556,7 @@ func (l *Limiter) sendRate(at time.Time) (float64, bool) {
 // setMark starts a measure at now; l.mu is held.
 func (l *Limiter) setMark(now time.Time) {
 	l.mark, l.marked, l.sentAt, l.throttled = now, l.accepted.Load(), l.sent.Load(), 0
+	l.stormFrom, l.stormN = time.Time{}, 0
 }
 
 // cutTo holds limiterHold of capacity from now, for a hold or, when hold is

@@ -13,23 +13,32 @@ type stepClock struct{ now time.Time }
 func (c *stepClock) Now() time.Time                             { return c.now }
 func (c *stepClock) Sleep(context.Context, time.Duration) error { return nil }
 
-// TestLimiterIgnoresThrottlesSentBeforeTheCut: a throttle answering an
-// attempt sent before the last cut says nothing new; one sent after it
-// counts in the hold, and beyond what is tolerated it measures again.
-func TestLimiterIgnoresThrottlesSentBeforeTheCut(t *testing.T) {
-	clk := &stepClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	l := new(Limiter)
-	throttled := &Classification{Retryable: true, Class: ClassThrottle, Code: "ThrottlingException"}
+// cutAfterOneSecond is a Limiter on a stepClock, cut 1 s after its first
+// throttle (the mark), with one attempt accepted in that second: it holds
+// 0.95 a second from then. at gives the time d after the mark.
+func cutAfterOneSecond(t *testing.T) (clk *stepClock, l *Limiter, throttled *Classification, at func(d time.Duration) time.Time) {
+	t.Helper()
+	clk = &stepClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l = new(Limiter)
+	throttled = &Classification{Retryable: true, Class: ClassThrottle, Code: "ThrottlingException"}
 	start := clk.now
-	at := func(d time.Duration) time.Time { return start.Add(d) }
+	at = func(d time.Duration) time.Time { return start.Add(d) }
 	l.observe(clk, time.Time{}, throttled) // the mark
 	clk.now = at(500 * time.Millisecond)
 	l.observe(clk, at(490*time.Millisecond), nil)
 	clk.now = at(time.Second)
 	l.observe(clk, at(995*time.Millisecond), throttled) // the cut: 1 accepted in 1 s
 	if rate := l.Rate(); rate != 0.95 {
-		t.Fatalf("Rate() = %v, want 0.95", rate)
+		t.Fatalf("Rate() = %v after the cut, want 0.95", rate)
 	}
+	return clk, l, throttled, at
+}
+
+// TestLimiterIgnoresThrottlesSentBeforeTheCut: a throttle answering an
+// attempt sent before the last cut says nothing new; one sent after it
+// counts in the hold, and beyond what is tolerated it measures again.
+func TestLimiterIgnoresThrottlesSentBeforeTheCut(t *testing.T) {
+	clk, l, throttled, at := cutAfterOneSecond(t)
 	cut := l.epoch
 
 	clk.now = at(2500 * time.Millisecond)
@@ -45,6 +54,31 @@ func TestLimiterIgnoresThrottlesSentBeforeTheCut(t *testing.T) {
 	}
 	if rate := l.Rate(); rate != limiterMinRate {
 		t.Errorf("Rate() = %v after a hold in which nothing was accepted, want the lowest, %v", rate, limiterMinRate)
+	}
+}
+
+// TestLimiterStormInAHoldIsSpread: in a hold, two throttles a millisecond
+// apart, 300 ms after the cut, may be one moment of an empty bucket: not
+// a storm, though the cut is more than a quarter of a second before them.
+// A third, 250 ms after the first of them, makes one: the rate offered
+// (the held 0.95 a second) cut tenfold.
+func TestLimiterStormInAHoldIsSpread(t *testing.T) {
+	clk, l, throttled, at := cutAfterOneSecond(t)
+	cut := l.epoch
+	for _, d := range []time.Duration{1300 * time.Millisecond, 1301 * time.Millisecond} {
+		clk.now = at(d)
+		l.observe(clk, at(d-5*time.Millisecond), throttled)
+	}
+	if l.epoch != cut || l.Rate() != 0.95 {
+		t.Fatalf("two throttles a millisecond apart in a hold cut the rate to %v", l.Rate())
+	}
+	clk.now = at(1550 * time.Millisecond)
+	l.observe(clk, at(1545*time.Millisecond), throttled)
+	if l.epoch == cut {
+		t.Fatal("three throttles over 250 ms in a hold, with none accepted, did not cut")
+	}
+	if rate := l.Rate(); math.Abs(rate-0.095) > 1e-9 {
+		t.Errorf("Rate() = %v, want 0.095: a tenth of the 0.95 held", rate)
 	}
 }
 

@@ -443,7 +443,7 @@ func TestGoals(t *testing.T) {
 	}
 }
 
-var traceArg = flag.Bool("trace", false, "TestTrace: log the Limiter's run of the cell the flags name (one value each), second by second")
+var traceArg = flag.Bool("trace", false, "TestTrace: log the run of the Limiter (or of the policy -policy names) on the cell the flags name (one value each), second by second")
 
 // TestTrace runs the Limiter (or the policy -policy names) on one cell and
 // logs it second by second: the capacity, the calls that succeeded, were
@@ -473,8 +473,12 @@ func TestTrace(t *testing.T) {
 		})
 		name := limiterName
 		if *only != "" && !strings.Contains(limiterName, *only) {
-			// Another policy: its run, without the Limiter's rates.
-			i := slices.IndexFunc(Policies, func(p Policy) bool { return strings.Contains(p.Name, *only) })
+			// Another policy: its run, without the Limiter's rates. The
+			// policy of that name, else the first whose name has it.
+			i := slices.IndexFunc(Policies, func(p Policy) bool { return p.Name == *only })
+			if i < 0 {
+				i = slices.IndexFunc(Policies, func(p Policy) bool { return strings.Contains(p.Name, *only) })
+			}
 			if i < 0 {
 				t.Fatalf("no policy named %q", *only)
 			}
@@ -510,8 +514,11 @@ func TestTrace(t *testing.T) {
 		}
 		var b strings.Builder
 		for i, s := range res.Timeline {
-			fmt.Fprintf(&b, "%3d s  capacity %6.1f  succeeded %5d  refused %5d  failed %4d  throttled %4d  rate %8.2f",
-				i, s.Capacity, s.Succeeded, s.Refused, s.Failed, s.Throttled, s.Sample)
+			fmt.Fprintf(&b, "%3d s  capacity %6.1f  succeeded %5d  refused %5d  failed %4d  throttled %4d",
+				i, s.Capacity, s.Succeeded, s.Refused, s.Failed, s.Throttled)
+			if name == limiterName {
+				fmt.Fprintf(&b, "  rate %8.2f", s.Sample)
+			}
 			if i < len(spread) && len(lims) > 1 {
 				fmt.Fprintf(&b, "  %s", spread[i])
 			}
