@@ -523,18 +523,21 @@ func TestLimiterBrakesAStorm(t *testing.T) {
 // TestLimiterBrakesASlowStorm: a process sending 8 attempts a second, all
 // throttled (one of many starting together against a shared limit) cuts at
 // the second throttle after the mark, a quarter of a second after it: it
-// would take 5 throttles and 625 ms to count a storm. At 25 a second its
-// throttles come 40 ms apart, and 4 of them, within 160 ms, may be one
-// moment of an empty bucket: it cuts at the fifth. Either way, the cut is
-// a tenth of the rate offered since the mark.
+// would take 5 throttles and 625 ms to count a storm. Throttles 120 ms
+// apart put the second at 240 ms, short of a quarter: it cuts at the
+// third. At 25 a second its throttles come 40 ms apart, and 4 of them,
+// within 160 ms, may be one moment of an empty bucket: it cuts at the
+// fifth. Either way, the cut is a tenth of the rate offered since the
+// mark.
 func TestLimiterBrakesASlowStorm(t *testing.T) {
 	for _, tt := range []struct {
 		every time.Duration
 		cutAt int     // the throttle after the mark that cuts
 		rate  float64 // the rate held after the cut
 	}{
-		{125 * time.Millisecond, 2, 0.8}, // 2 sent in 250 ms: 8 a second
-		{40 * time.Millisecond, 5, 2.5},  // 5 sent in 200 ms: 25 a second
+		{125 * time.Millisecond, 2, 0.8},     // 2 sent in 250 ms: 8 a second
+		{120 * time.Millisecond, 3, 1 / 1.2}, // the second at 240 ms: 3 sent in 360 ms
+		{40 * time.Millisecond, 5, 2.5},      // 5 sent in 200 ms: 25 a second
 	} {
 		clk, l, r := oneAttemptEach()
 		_ = r.Do(context.Background(), throttleOp) // the mark

@@ -143,7 +143,7 @@ func Write(w io.Writer, in Input) error {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
 	p("# awsretry benchmark results\n\n")
-	p("Written by `%s`; do not edit by hand. Every figure below comes from the one run described here.\n\n", in.Command)
+	p("Written by `%s`; do not edit by hand. Every figure below comes from the runs described here.\n\n", in.Command)
 	p("| | |\n|---|---|\n")
 	p("| date | %s |\n| machine | %s, %s, %s cores |\n| Go | %s |\n", in.Date, in.Machine, in.CPU, in.Cores, in.GoVersion)
 	if in.Load != "" {
