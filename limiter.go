@@ -73,15 +73,15 @@ import (
 //     it counts 10 accepted requests or a second; before, a storm (a
 //     fleet starting at full demand, or the capacity falling under a held
 //     rate) cuts: 5 throttles since the measure began (at a throttle,
-//     itself not counted, or at a cut) with fewer accepted, or 3 (that
-//     throttle counted, if one began it) of which the latest comes a
-//     quarter of a second or more after the first. A process sending a
-//     few requests a second would take a second to see 5; a few throttles
-//     within milliseconds may be one moment of an empty bucket. It cuts
-//     the rate offered since the measure began (the attempts sent since,
-//     not their answers, which lag them by a round trip), by the share of
-//     them the service accepted (at least a tenth, at most a half; of 3
-//     attempts, mostly none: a tenfold cut): one less the throttles over
+//     itself not counted, or at a cut), or 3 (that throttle counted, if
+//     one began it) of which the latest comes a quarter of a second or
+//     more after the first. A process sending a few requests a second
+//     would take a second to see 5; a few throttles within milliseconds
+//     may be one moment of an empty bucket. It cuts the rate offered
+//     since the measure began (the attempts sent since, not their
+//     answers, which lag them by a round trip), by the share of them the
+//     service accepted (at least a tenth, at most a half; of so few
+//     attempts, often none: a tenfold cut): one less the throttles over
 //     the attempts sent up to the latest throttled one, whose throttles
 //     are in by then, where their successes may not be (a throttle
 //     answers sooner than a success). Only throttles of attempts sent
@@ -173,7 +173,7 @@ type Limiter struct {
 	sentAt    int64         // sent at mark
 	throttled int64         // throttles since mark, of attempts sent after it
 	stormFrom time.Time     // the first throttle since mark: the mark's own, when a throttle set it
-	stormN    int64         // throttles from stormFrom on, it included
+	stormN    int64         // throttles from stormFrom on, it included (of attempts sent after mark)
 	probeAt   time.Time     // the probe's first slot, once it began
 	probed    int64         // accepted at probeAt; -1 before the probe began
 	lastSend  time.Time     // the latest slot's due time (it may have been taken later)

@@ -57,25 +57,26 @@ func TestLimiterIgnoresThrottlesSentBeforeTheCut(t *testing.T) {
 	}
 }
 
-// TestLimiterStormInAHoldIsSpread: in a hold, two throttles a millisecond
-// apart, 300 ms after the cut, may be one moment of an empty bucket: not
-// a storm, though the cut is more than a quarter of a second before them.
-// A third, 250 ms after the first of them, makes one: the rate offered
-// (the held 0.95 a second) cut tenfold.
+// TestLimiterStormInAHoldIsSpread: in a hold, three throttles a
+// millisecond apart, 300 ms after the cut, may be one moment of an empty
+// bucket: not a storm, though the cut is more than a quarter of a second
+// before them (the span is counted from the first throttle, not from the
+// cut). A fourth, 250 ms after the first of them, makes one: the rate
+// offered (the held 0.95 a second) cut tenfold.
 func TestLimiterStormInAHoldIsSpread(t *testing.T) {
 	clk, l, throttled, at := cutAfterOneSecond(t)
 	cut := l.epoch
-	for _, d := range []time.Duration{1300 * time.Millisecond, 1301 * time.Millisecond} {
+	for _, d := range []time.Duration{1300 * time.Millisecond, 1301 * time.Millisecond, 1302 * time.Millisecond} {
 		clk.now = at(d)
 		l.observe(clk, at(d-5*time.Millisecond), throttled)
 	}
 	if l.epoch != cut || l.Rate() != 0.95 {
-		t.Fatalf("two throttles a millisecond apart in a hold cut the rate to %v", l.Rate())
+		t.Fatalf("three throttles a millisecond apart in a hold cut the rate to %v", l.Rate())
 	}
 	clk.now = at(1550 * time.Millisecond)
 	l.observe(clk, at(1545*time.Millisecond), throttled)
 	if l.epoch == cut {
-		t.Fatal("three throttles over 250 ms in a hold, with none accepted, did not cut")
+		t.Fatal("four throttles over 250 ms in a hold, with none accepted, did not cut")
 	}
 	if rate := l.Rate(); math.Abs(rate-0.095) > 1e-9 {
 		t.Errorf("Rate() = %v, want 0.095: a tenth of the 0.95 held", rate)

@@ -525,9 +525,9 @@ func TestLimiterBrakesAStorm(t *testing.T) {
 // the second throttle after the mark, a quarter of a second after it: it
 // would take 5 throttles and 625 ms to count a storm. Throttles 120 ms
 // apart put the second at 240 ms, short of a quarter: it cuts at the
-// third. At 25 a second its throttles come 40 ms apart, and 4 of them,
-// within 160 ms, may be one moment of an empty bucket: it cuts at the
-// fifth. Either way, the cut is a tenth of the rate offered since the
+// third. At 25 a second its throttles come 40 ms apart, and the 4 after
+// the mark, within 160 ms of it, may be one moment of an empty bucket: it
+// cuts at the fifth. Either way, the cut is a tenth of the rate offered since the
 // mark.
 func TestLimiterBrakesASlowStorm(t *testing.T) {
 	for _, tt := range []struct {
