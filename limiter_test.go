@@ -527,8 +527,8 @@ func TestLimiterBrakesAStorm(t *testing.T) {
 // apart put the second at 240 ms, short of a quarter: it cuts at the
 // third. At 25 a second its throttles come 40 ms apart, and the 4 after
 // the mark, within 160 ms of it, may be one moment of an empty bucket: it
-// cuts at the fifth. Either way, the cut is a tenth of the rate offered since the
-// mark.
+// cuts at the fifth. Either way, the cut is a tenth of the rate offered
+// since the mark.
 func TestLimiterBrakesASlowStorm(t *testing.T) {
 	for _, tt := range []struct {
 		every time.Duration
